@@ -1,0 +1,59 @@
+"""Small array helpers shared by every stage (validation, simplex ops, entropy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = 1e-12
+
+
+def check_probs(probs, name: str = "probs", *, atol: float = 1e-3) -> np.ndarray:
+    """Return ``probs`` as a float64 (n, K) array whose rows lie on the simplex, or raise."""
+    arr = np.asarray(probs, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must be a 2-D array (n_samples, n_classes); got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or inf; check the teacher's predict_proba output")
+    if (arr < -atol).any():
+        raise ValueError(f"{name} has negative entries; pass probabilities, not logits (use softmax)")
+    if len(arr) and np.abs(arr.sum(axis=1) - 1.0).max() > atol:
+        raise ValueError(f"{name} rows must sum to 1 (max deviation {np.abs(arr.sum(1) - 1).max():.3g})")
+    return np.clip(arr, 0.0, None)
+
+
+def normalize_rows(a: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum 1; all-zero rows become uniform."""
+    a = np.asarray(a, dtype=np.float64)
+    s = a.sum(axis=1, keepdims=True)
+    out = np.divide(a, s, out=np.full_like(a, 1.0 / a.shape[1]), where=s > EPS)
+    return out
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def entropy(p: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Shannon entropy in nats, ``0 log 0 = 0``."""
+    p = np.asarray(p, dtype=np.float64)
+    return -(p * np.log(np.clip(p, EPS, None))).sum(axis=axis)
+
+
+def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
+    y = np.asarray(y, dtype=np.int64)
+    out = np.zeros((len(y), n_classes))
+    ok = y >= 0
+    out[np.flatnonzero(ok), y[ok]] = 1.0
+    return out
+
+
+def class_prior(y: np.ndarray, n_classes: int, smoothing: float = 0.0) -> np.ndarray:
+    """Class frequencies of encoded labels (``-1`` ignored), optionally add-``smoothing``."""
+    y = np.asarray(y)
+    counts = np.bincount(y[y >= 0], minlength=n_classes).astype(np.float64) + smoothing
+    if counts.sum() <= 0:
+        return np.full(n_classes, 1.0 / n_classes)
+    return counts / counts.sum()

@@ -1,0 +1,1 @@
+"""Data: reading user tables (CSV/Parquet), encoding, embeddings and benchmark loaders."""

@@ -1,0 +1,502 @@
+"""`SelfTrainer`: iterative self-training for any scikit-learn classifier.
+
+One round, for every *chain* (see below)::
+
+    probs  = teacher.transduce(X, seeds)               # teacher: graph, estimator, or the student
+    probs  = refine_k(... refine_1(probs))             # each refiner may fit on held-out labels
+    w      = select(probs)                             # running state lives in the selector
+    student.fit(labeled ∪ {i : w_i > 0}, weights)      # human labels weight 1, pseudo-labels w_i
+    seeds  = student's predictions                     # the student seeds the next round's teacher
+
+Every earlier pseudo-label is re-estimated in every round; human labels never change.
+
+**Chains and honesty.** Besides the main chain on all labels, ``cv`` fold chains run in lockstep,
+each with one stratified fold of the labels hidden (treated as unlabeled). The hidden rows give,
+per round and without ever touching test data: held-out accuracy of the predictor (early
+stopping and the choice of round), the precision and calibration of pseudo-labels on rows whose
+true label is known (the audit), and out-of-fold teacher probabilities on which refiners such
+as temperature scaling are fitted (leave-one-fold-out for the fold chains themselves).
+
+**Guard.** The same folds score a supervised-only student. If no round beats it on held-out
+accuracy, the unlabeled rows are judged not to help: the supervised student is returned,
+``fallback_`` is True and a warning says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from pseudolabel.core.ops import EPS
+from pseudolabel.core.record import PseudoLabels
+from pseudolabel.core.registry import make, split_specs
+from pseudolabel.learn.defaults import DEFAULTS, default_student
+from pseudolabel.teachers.estimator import EstimatorTeacher, accepts_sample_weight, expand_proba, fit_weighted
+
+
+@dataclass
+class _Chain:
+    """One self-training run: the main one (nothing hidden) or a fold with its labels hidden."""
+
+    labeled: np.ndarray  # row indices with a human label the chain may use
+    pool: np.ndarray  # row indices the chain treats as unlabeled (includes its hidden rows)
+    hidden: np.ndarray  # labeled rows hidden from this chain (empty for the main chain)
+    refiners: list
+    selector: object
+    student: object = None
+    seeds_y: np.ndarray | None = None  # per pool row: class seeding the next teacher call
+    seeds_w: np.ndarray | None = None
+    since: np.ndarray | None = None  # per pool row: round since which its label is unchanged
+    last_label: np.ndarray | None = None
+    state: dict = field(default_factory=dict)
+
+
+class SelfTrainer(ClassifierMixin, BaseEstimator):
+    """Self-training meta-estimator: few labels + many unlabeled rows → model + pseudo-labels.
+
+    Parameters
+    ----------
+    estimator : the student (any classifier with ``predict_proba``); ``None`` = standardised
+        logistic regression. Gets per-sample weights when its ``fit`` accepts ``sample_weight``;
+        otherwise pseudo-labels with weight ≥ 0.5 are used unweighted.
+    teacher : ``"graph"`` (kNN label spreading), ``"self"`` (the student labels for itself, as in
+        classic self-training), ``"auto"``, a registered name/spec, a classifier, or a Teacher.
+    refine : refiner spec(s) applied in order (``"calibrate,sinkhorn"``, a list, objects, ``None``).
+    select : selector spec or object (``"flexmatch(threshold=0.9)"``, ``FreeMatch()``, ...).
+    max_rounds : self-training rounds after the first teacher call.
+    cv : folds for the held-out chains (capped by the smallest class count); ``None`` or 0/1
+        disables calibration, early stopping and the supervised guard.
+    patience : stop after this many rounds without a held-out improvement.
+    teacher_weight : weight of the teacher in ``predict_proba`` (``"auto"``: 0.5 when the teacher
+        is not the student itself, else 0).
+    labeled_weight : sample weight of human-labeled rows in the student's fit.
+    fallback : return the supervised-only student when self-training does not beat it held-out.
+    unlabeled : marker of unlabeled rows in ``y`` (NaN/None also count for float/object ``y``).
+    random_state : seed for the folds and any randomised component.
+    """
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        teacher="auto",
+        refine="auto",
+        select="auto",
+        max_rounds: int = 5,
+        cv: int | None = 3,
+        patience: int = 2,
+        teacher_weight="auto",
+        labeled_weight: float = 1.0,
+        fallback: bool = True,
+        unlabeled=-1,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.estimator = estimator
+        self.teacher = teacher
+        self.refine = refine
+        self.select = select
+        self.max_rounds = max_rounds
+        self.cv = cv
+        self.patience = patience
+        self.teacher_weight = teacher_weight
+        self.labeled_weight = labeled_weight
+        self.fallback = fallback
+        self.unlabeled = unlabeled
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ configuration
+    def _components(self):
+        teacher = DEFAULTS["teacher"] if self.teacher == "auto" else self.teacher
+        refine = DEFAULTS["refine"] if isinstance(self.refine, str) and self.refine == "auto" else self.refine
+        select = DEFAULTS["select"] if isinstance(self.select, str) and self.select == "auto" else self.select
+        if isinstance(teacher, str) and teacher == "self":
+            teacher_obj = None
+        elif isinstance(teacher, str):
+            teacher_obj = make("teacher", teacher)
+        elif hasattr(teacher, "transduce"):
+            teacher_obj = clone(teacher) if isinstance(teacher, BaseEstimator) else copy.deepcopy(teacher)
+        elif hasattr(teacher, "predict_proba"):
+            teacher_obj = EstimatorTeacher(teacher)
+        else:
+            raise TypeError(
+                f"teacher must be 'self', 'graph', a registered name, a classifier with predict_proba "
+                f"or an object with transduce(); got {type(teacher).__name__}"
+            )
+        if refine is None:
+            specs = []
+        elif isinstance(refine, str):
+            specs = split_specs(refine)
+        elif isinstance(refine, list | tuple):
+            specs = list(refine)
+        else:
+            specs = [refine]
+        refiners = [make("refine", r) for r in specs]
+        selector = make("select", select if select is not None else "threshold(threshold=0.0)")
+        for obj, role in [(s, "refine") for s in refiners] + [(selector, "select")]:
+            if not callable(obj):
+                raise TypeError(f"{role} component {obj!r} is not callable (probs -> ...)")
+        return teacher_obj, refiners, selector
+
+    def _make_student(self):
+        if self.estimator is None:
+            return default_student()
+        if not hasattr(self.estimator, "predict_proba"):
+            raise TypeError(
+                f"estimator {type(self.estimator).__name__} has no predict_proba; pass a probabilistic "
+                "classifier (e.g. LogisticRegression, or SVC(probability=True))"
+            )
+        return clone(self.estimator)
+
+    # ------------------------------------------------------------------ input handling
+    def _unlabeled_mask(self, y: np.ndarray) -> np.ndarray:
+        mask = np.zeros(len(y), dtype=bool)
+        if y.dtype.kind in "fc":
+            mask |= np.isnan(y)
+        if y.dtype.kind == "O":
+            mask |= np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y], dtype=bool)
+        if self.unlabeled is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mask |= np.asarray(y == self.unlabeled, dtype=bool)
+                if y.dtype.kind in "OUS":
+                    mask |= np.asarray(y.astype(str) == str(self.unlabeled), dtype=bool)
+        return mask
+
+    def _encode_y(self, y) -> tuple[np.ndarray, np.ndarray]:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn("y should be 1-D; got a column vector, ravelled it", DataConversionWarning, stacklevel=3)
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D (one label per row, {self.unlabeled!r} for unlabeled); got shape {y.shape}")
+        unl = self._unlabeled_mask(y)
+        known = y[~unl]
+        if len(known) == 0:
+            raise ValueError(
+                f"nothing is labeled: every y is the unlabeled marker {self.unlabeled!r}; label at least two rows per class"
+            )
+        kind = type_of_target(known)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"Unknown label type: {kind!r}. SelfTrainer needs class labels (binary or multiclass).")
+        classes, enc = np.unique(known, return_inverse=True)
+        y_enc = np.full(len(y), -1, dtype=np.int64)
+        y_enc[~unl] = enc
+        return classes, y_enc
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, X_unlabeled=None):
+        """Fit on ``X`` with labels ``y`` (``unlabeled`` marks unlabeled rows) plus optional extra
+        unlabeled rows ``X_unlabeled``. Returns self."""
+        t_start = time.perf_counter()
+        X, y_raw = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=1, y_numeric=False, multi_output=True)
+        classes, y_enc = self._encode_y(y_raw)
+        if X_unlabeled is not None:
+            Xu = validate_data(self, X_unlabeled, reset=False, dtype=np.float64)
+            X = np.vstack([X, Xu])
+            y_enc = np.concatenate([y_enc, np.full(len(Xu), -1, dtype=np.int64)])
+        self.classes_ = classes
+        K = len(classes)
+        n = len(X)
+        lab = np.flatnonzero(y_enc >= 0)
+        pool = np.flatnonzero(y_enc < 0)
+        self.n_labeled_, self.n_unlabeled_ = len(lab), len(pool)
+        self.history_ = []
+        self.fallback_ = False
+        self.heldout_ = None
+        self.teacher_ = None
+        self.teacher_weight_ = 0.0
+
+        if K < 2 or len(pool) == 0:
+            # nothing to self-train on (or one class): a plain supervised fit, as check_estimator expects
+            if len(pool) == 0 and K >= 2 and self.verbose:
+                print("SelfTrainer: no unlabeled rows; fitting the student on the labeled rows only")
+            self.estimator_ = fit_weighted(self._make_student(), X[lab], y_enc[lab])
+            self.pseudo_labels_ = PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), classes)
+            self.transduction_ = classes[y_enc]
+            self.n_rounds_ = 0
+            self.best_round_ = 0
+            self.fit_seconds_ = time.perf_counter() - t_start
+            return self
+
+        teacher, refiners, selector = self._components()
+        self.teacher_name_ = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
+        counts = np.bincount(y_enc[lab], minlength=K)
+        n_folds = 0 if not self.cv or self.cv < 2 else int(min(self.cv, counts.min()))
+        if self.cv and self.cv >= 2 and n_folds < 2:
+            warnings.warn(
+                f"class {classes[counts.argmin()]!r} has only {counts.min()} label(s): no held-out folds, so no "
+                "calibration, early stopping or supervised guard; label at least 2 rows per class",
+                UserWarning,
+                stacklevel=2,
+            )
+        chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector)]
+        if n_folds >= 2:
+            skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
+            for keep, hide in skf.split(lab, y_enc[lab]):
+                chains.append(self._new_chain(lab[keep], np.concatenate([pool, lab[hide]]), lab[hide], refiners, selector))
+        main, folds = chains[0], chains[1:]
+
+        tw = self.teacher_weight
+        beta = (0.0 if teacher is None else 0.5) if tw == "auto" else float(tw)
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
+        self.teacher_weight_ = beta
+
+        # supervised-only reference on the same folds (the guard)
+        sup_scores = [self._supervised_heldout(X, y_enc, ch) for ch in folds]
+        sup_acc = _pooled_accuracy(sup_scores)
+
+        best = None
+        stale = 0
+        for r in range(self.max_rounds + 1):
+            t_round = time.perf_counter()
+            # 1. teacher probabilities for every chain (fold chains first: the teacher's final state is main's)
+            teacher_probs = {}
+            for i, ch in reversed(list(enumerate(chains))):
+                teacher_probs[i] = self._teacher_probs(X, y_enc, ch, teacher, r, K)
+            # 2. refine + select + student, per chain
+            records = {}
+            for i, ch in enumerate(chains):
+                held = [j for j in range(1, len(chains)) if j != i] if i > 0 else list(range(1, len(chains)))
+                ho_probs = np.concatenate([teacher_probs[j][chains[j].hidden] for j in held]) if held else None
+                ho_y = np.concatenate([y_enc[chains[j].hidden] for j in held]) if held else None
+                records[i] = self._round(X, y_enc, ch, teacher_probs[i], ho_probs, ho_y, r, classes)
+            # 3. held-out evaluation of this round's predictor
+            scores = []
+            for i, ch in enumerate(folds, start=1):
+                pred = (1 - beta) * ch.student.predict_proba(X[ch.hidden]) + beta * teacher_probs[i][ch.hidden]
+                rec = records[i]
+                hid_pos = np.searchsorted(ch.pool, ch.hidden)  # ch.pool is sorted
+                scores.append(
+                    dict(
+                        y=y_enc[ch.hidden],
+                        pred=pred,
+                        pl_probs=rec.probs[hid_pos],
+                        pl_label=rec.label[hid_pos],
+                        pl_weight=rec.weight[hid_pos],
+                    )
+                )
+            acc = _pooled_accuracy(scores) if scores else float("nan")
+            main_rec = records[0]
+            entry = {
+                "round": r,
+                "selected": int(main_rec.accepted.sum()),
+                "coverage": float(main_rec.accepted.mean()),
+                "mean_weight": float(main_rec.weight.mean()),
+                "mean_confidence": float(main_rec.confidence[main_rec.accepted].mean()) if main_rec.accepted.any() else float("nan"),
+                "heldout_accuracy": acc,
+                "supervised_heldout_accuracy": sup_acc,
+                "seconds": time.perf_counter() - t_round,
+            }
+            if scores:
+                entry.update(_pl_quality(scores))
+            self.history_.append(entry)
+            if self.verbose:
+                print(f"round {r}: selected {entry['selected']}/{len(pool)}  held-out acc {acc:.4f}")
+            improved = best is None or not scores or acc >= best["acc"]
+            if improved:
+                if best is not None and scores and acc <= best["acc"]:
+                    stale += 1  # a tie keeps the later round but counts toward patience
+                else:
+                    stale = 0
+                best = {
+                    "acc": acc,
+                    "round": r,
+                    "student": main.student,
+                    "teacher": copy.deepcopy(teacher) if teacher is not None else None,
+                    "record": main_rec,
+                    "scores": scores,
+                }
+            else:
+                stale += 1
+            if scores and stale >= self.patience:
+                break
+        self.n_rounds_ = len(self.history_)
+        self.best_round_ = best["round"]
+        self.estimator_ = best["student"]
+        self.teacher_ = best["teacher"]
+        record = best["record"]
+
+        if folds and self.fallback and sup_acc > best["acc"]:
+            warnings.warn(
+                f"self-training did not beat supervised-only training on held-out labels "
+                f"({best['acc']:.3f} vs {sup_acc:.3f}); returning the supervised model. "
+                "Pseudo-labels are still reported, from that model. Pass fallback=False to keep self-training.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.fallback_ = True
+            self.estimator_ = fit_weighted(self._make_student(), X[lab], y_enc[lab])
+            self.teacher_ = None
+            self.teacher_weight_ = 0.0
+            probs = self.estimator_.predict_proba(X[pool])
+            probs = expand_proba(probs, self.estimator_.classes_, K)
+            record = PseudoLabels.from_probs(probs, np.zeros(len(pool)), classes, source="supervised", round=0, index=pool)
+            self.heldout_ = {"scores": sup_scores, "round": None}
+        else:
+            self.heldout_ = {"scores": best["scores"], "round": best["round"]}
+        self.pseudo_labels_ = record
+        transduction = classes[np.maximum(y_enc, 0)].astype(object)
+        transduction[pool] = self.unlabeled
+        acc_mask = record.label >= 0
+        transduction[pool[acc_mask & (record.weight > 0)]] = classes[record.label[acc_mask & (record.weight > 0)]]
+        self.transduction_ = transduction if classes.dtype == object else _try_cast(transduction, classes.dtype)
+        self.fit_seconds_ = time.perf_counter() - t_start
+        return self
+
+    def _new_chain(self, labeled, pool, hidden, refiners, selector) -> _Chain:
+        pool = np.sort(pool)
+        return _Chain(
+            labeled=np.sort(labeled),
+            pool=pool,
+            hidden=np.sort(hidden),
+            refiners=[clone(r) if isinstance(r, BaseEstimator) else copy.deepcopy(r) for r in refiners],
+            selector=clone(selector) if isinstance(selector, BaseEstimator) else copy.deepcopy(selector),
+            since=np.zeros(len(pool), dtype=np.int32),
+            last_label=np.full(len(pool), -1, dtype=np.int64),
+        )
+
+    def _supervised_heldout(self, X, y_enc, ch: _Chain) -> dict:
+        student = fit_weighted(self._make_student(), X[ch.labeled], y_enc[ch.labeled])
+        pred = expand_proba(student.predict_proba(X[ch.hidden]), student.classes_, len(self.classes_))
+        return {"y": y_enc[ch.hidden], "pred": pred}
+
+    def _teacher_probs(self, X, y_enc, ch: _Chain, teacher, r: int, K: int) -> np.ndarray:
+        """Probabilities for every row of X from this chain's point of view."""
+        if teacher is None:  # the student is its own teacher
+            if ch.student is None:
+                ch.student = fit_weighted(self._make_student(), X[ch.labeled], y_enc[ch.labeled])
+            return expand_proba(ch.student.predict_proba(X), ch.student.classes_, K)
+        y_seed = np.full(len(X), -1, dtype=np.int64)
+        w_seed = np.zeros(len(X))
+        y_seed[ch.labeled] = y_enc[ch.labeled]
+        w_seed[ch.labeled] = 1.0
+        if ch.seeds_y is not None:
+            y_seed[ch.pool] = ch.seeds_y
+            w_seed[ch.pool] = ch.seeds_w
+        probs = np.asarray(teacher.transduce(X, y_seed, w_seed, n_classes=K), dtype=np.float64)
+        members = getattr(teacher, "members_proba_", None)
+        ch.state["member_probs"] = None if members is None else np.asarray(members)[:, ch.pool]
+        return probs
+
+    def _round(self, X, y_enc, ch: _Chain, probs_all, ho_probs, ho_y, r: int, classes) -> PseudoLabels:
+        K = len(classes)
+        P = np.clip(probs_all[ch.pool], 0.0, None)
+        P = P / np.maximum(P.sum(axis=1, keepdims=True), EPS)
+        lab_probs = probs_all[ch.labeled]
+        ctx = {
+            "features": X[ch.pool],
+            "labeled_features": X[ch.labeled],
+            "labeled_y": y_enc[ch.labeled],
+            "student_probs": ch.state.get("student_probs"),
+            "member_probs": ch.state.get("member_probs"),
+            "round": r,
+            "max_rounds": self.max_rounds,
+        }
+        for ref in ch.refiners:
+            if ho_probs is not None and len(ho_probs):
+                ref.fit(ho_probs, ho_y)
+            elif not getattr(ref, "fit_requires_heldout", False):
+                ref.fit(lab_probs, y_enc[ch.labeled])
+            if hasattr(ref, "update"):
+                ref.update(P, idx=np.arange(len(P)), full_pool=True, **ctx)
+            P = ref(P, **ctx)
+        sel = ch.selector
+        if hasattr(sel, "update"):
+            sel.update(P, idx=np.arange(len(P)), full_pool=True, **ctx)
+        w = np.clip(np.asarray(sel(P, **ctx), dtype=np.float64), 0.0, 1.0)
+        info = dict(getattr(sel, "info_", {}) or {})
+        label = np.asarray(info.pop("label", P.argmax(axis=1)), dtype=np.int64)
+        label = np.where(w > 0, label, np.where(label == -2, -2, -1))
+        # round since which each sample carries its current label
+        changed = label != ch.last_label
+        ch.since = np.where(changed, r, ch.since).astype(np.int32)
+        ch.last_label = label
+        extras = {k: np.asarray(v) for k, v in info.items() if np.ndim(v) == 1 and len(v) == len(P)}
+        record = PseudoLabels(
+            probs=P,
+            label=label,
+            confidence=np.where(label >= 0, P[np.arange(len(P)), np.maximum(label, 0)], P.max(axis=1)),
+            weight=w,
+            source=np.full(len(P), self.teacher_name_, dtype=object),
+            round=ch.since,
+            classes_=classes,
+            index=ch.pool,
+            extras=extras,
+        )
+        # student fit on human labels + accepted pseudo-labels
+        acc = record.accepted
+        student = self._make_student()
+        if not accepts_sample_weight(student):
+            acc = acc & (w >= 0.5)
+        rows = np.concatenate([ch.labeled, ch.pool[acc]])
+        targets = np.concatenate([y_enc[ch.labeled], label[acc]])
+        weights = np.concatenate([np.full(len(ch.labeled), float(self.labeled_weight)), w[acc]])
+        ch.student = fit_weighted(student, X[rows], targets, weights)
+        Q = expand_proba(ch.student.predict_proba(X[ch.pool]), ch.student.classes_, K)
+        ch.seeds_y = Q.argmax(axis=1)
+        ch.seeds_w = Q.max(axis=1)
+        ch.state["student_probs"] = Q
+        return record
+
+    # ------------------------------------------------------------------ predict
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        p = expand_proba(self.estimator_.predict_proba(X), self.estimator_.classes_, len(self.classes_))
+        if self.teacher_ is not None and self.teacher_weight_ > 0:
+            p = (1 - self.teacher_weight_) * p + self.teacher_weight_ * self.teacher_.predict_proba(X)
+        return p
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        return np.log(np.clip(self.predict_proba(X), EPS, None))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _pooled_accuracy(scores: list[dict]) -> float:
+    if not scores:
+        return float("nan")
+    y = np.concatenate([s["y"] for s in scores])
+    pred = np.concatenate([s["pred"].argmax(axis=1) for s in scores])
+    return float((y == pred).mean()) if len(y) else float("nan")
+
+
+def _pl_quality(scores: list[dict]) -> dict:
+    """Precision / coverage / calibration of pseudo-labels on rows whose hidden label is known."""
+    y = np.concatenate([s["y"] for s in scores])
+    label = np.concatenate([s["pl_label"] for s in scores])
+    w = np.concatenate([s["pl_weight"] for s in scores])
+    probs = np.concatenate([s["pl_probs"] for s in scores])
+    acc = (label >= 0) & (w > 0)
+    return {
+        "heldout_pl_precision": float((label[acc] == y[acc]).mean()) if acc.any() else float("nan"),
+        "heldout_pl_coverage": float(acc.mean()) if len(acc) else float("nan"),
+        "heldout_pl_mean_confidence": float(probs[acc].max(axis=1).mean()) if acc.any() else float("nan"),
+    }
+
+
+def _try_cast(values: np.ndarray, dtype) -> np.ndarray:
+    try:
+        return values.astype(dtype)
+    except (TypeError, ValueError):
+        return values
+

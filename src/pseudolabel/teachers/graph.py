@@ -1,0 +1,152 @@
+"""kNN-graph label spreading (Zhou et al. 2004, "Learning with Local and Global Consistency").
+
+``F = (1 − α)(I − α S)⁻¹ Y₀`` with ``S = D^{-1/2} W D^{-1/2}`` on a sparse symmetric kNN graph;
+``Y₀`` holds one-hot seeds scaled by their weight (human labels 1, pseudo-label seeds their
+confidence). Solved exactly with conjugate gradients (``I − αS`` is symmetric positive definite)
+instead of a fixed number of sweeps, so the answer does not depend on an iteration cap.
+scikit-learn's ``LabelSpreading`` builds a dense n×n kernel (rbf) or recomputes neighbours in
+pure Python loops; this one handles 100,000 rows in seconds (faiss kNN + sparse CG).
+
+Here ``alpha`` follows scikit-learn: the weight of what neighbours say (ERASE's α is the
+opposite, the weight of a node's own label).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import cg
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from pseudolabel.core.ops import normalize_rows
+from pseudolabel.core.registry import register
+from pseudolabel.teachers.knn import knn_graph, knn_search, normalized_adjacency, prepare
+
+
+def fingerprint(X: np.ndarray) -> str:
+    """Content hash of an array (shape + bytes), to reuse a graph built on the same rows."""
+    a = np.ascontiguousarray(X)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str((a.shape, a.dtype.str)).encode())
+    h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def feature_scale(X: np.ndarray, scale: str | bool) -> np.ndarray:
+    """Per-feature divisors for distances.
+
+    ``"auto"`` standardises only when some feature's spread dwarfs the typical one (max std >
+    10 × median std, e.g. income next to age); features on one common scale (pixels, embeddings)
+    keep their geometry, because standardising blows up near-constant features (border pixels).
+    """
+    std = X.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    if scale is True or scale == "standard":
+        return std
+    if scale is False or scale == "none":
+        return np.ones(X.shape[1])
+    if scale != "auto":
+        raise ValueError(f"scale must be 'auto', 'standard' or 'none', got {scale!r}")
+    return std if std.max() > 10 * np.median(std) else np.ones(X.shape[1])
+
+
+def spread_labels(S: sp.spmatrix, Y0: np.ndarray, alpha: float, tol: float = 1e-6) -> np.ndarray:
+    """Solve ``(I − αS) F = (1 − α) Y₀`` column by column with conjugate gradients."""
+    if not 0.0 <= alpha < 1.0:
+        raise ValueError(f"alpha must lie in [0, 1), got {alpha}")
+    n, k = Y0.shape
+    A = (sp.identity(n, format="csr") - alpha * S).tocsr()
+    F = np.empty((n, k))
+    for c in range(k):  # one solve per class (K is small); each solve is vectorised over samples
+        b = (1.0 - alpha) * Y0[:, c]
+        if not b.any():
+            F[:, c] = 0.0
+            continue
+        x, info = cg(A, b, x0=b, rtol=tol, maxiter=10 * n)
+        if info > 0:  # pragma: no cover - CG on an SPD system converges
+            raise RuntimeError(f"label spreading did not converge (class {c}, info={info})")
+        F[:, c] = x
+    return np.clip(F, 0.0, None)
+
+
+@register("teacher", "graph")
+class GraphTeacher(BaseEstimator):
+    """Label spreading on a kNN graph over labeled + unlabeled rows (transductive teacher).
+
+    n_neighbors : k of the kNN graph (7: best on digits and mnist1d among 5–20; small k keeps
+        classes apart when labels are few). metric : ``"euclidean"`` or ``"cosine"``.
+    weights : edge weights, ``"self-tuning"`` (local-scale Gaussian) or ``"connectivity"``.
+    alpha : propagation strength in [0, 1) (scikit-learn convention; 0 = seeds only).
+    scale : feature scaling before distances (``"auto"``, ``"standard"``, ``"none"``).
+    backend : kNN backend (``"auto"`` = faiss if installed, else scikit-learn).
+
+    ``transduce(X, y, w)`` returns the propagated probabilities of the rows of ``X``;
+    ``predict_proba(X_new)`` extends them to new rows by a vote of their ``n_neighbors`` nearest
+    training rows (as scikit-learn's ``LabelSpreading.predict_proba`` does with its kernel).
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 7,
+        metric: str = "euclidean",
+        weights: str = "self-tuning",
+        alpha: float = 0.99,
+        scale="auto",
+        backend: str = "auto",
+    ):
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.weights = weights
+        self.alpha = alpha
+        self.scale = scale
+        self.backend = backend
+
+    def _graph(self, X: np.ndarray):
+        key = (fingerprint(X), self.n_neighbors, self.metric, self.weights, str(self.scale), self.backend)
+        if getattr(self, "_graph_key", None) != key:
+            X = np.asarray(X, dtype=np.float64)
+            self.scale_ = feature_scale(X, self.scale)
+            self.Z_ = prepare(X / self.scale_, self.metric)
+            # Z_ is already unit-normalised for cosine, so plain L2 search on it ranks by cosine
+            W = knn_graph(self.Z_, self.n_neighbors, metric="euclidean", weights=self.weights, backend=self.backend)
+            self.S_ = normalized_adjacency(W)
+            self._graph_key = key
+        return self.S_
+
+    def fit(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> GraphTeacher:
+        self.transduce(X, y, sample_weight, n_classes=n_classes)
+        return self
+
+    def transduce(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> np.ndarray:
+        X = np.asarray(X)
+        y = np.asarray(y, dtype=np.int64)
+        if len(y) != len(X):
+            raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
+        if not (y >= 0).any():
+            raise ValueError("the graph teacher got no labeled rows (every y is -1)")
+        self.n_classes_ = int(n_classes if n_classes is not None else y.max() + 1)
+        S = self._graph(X)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        Y0 = np.zeros((len(y), self.n_classes_))
+        lab = np.flatnonzero(y >= 0)
+        Y0[lab, y[lab]] = w[lab]
+        self.F_ = spread_labels(S, Y0, self.alpha)
+        self.transduction_proba_ = normalize_rows(self.F_)
+        return self.transduction_proba_
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "transduction_proba_")
+        Q = prepare(np.asarray(X, dtype=np.float64) / self.scale_, self.metric)
+        if Q.shape[1] != self.Z_.shape[1]:
+            raise ValueError(f"X has {Q.shape[1]} features, the graph was built on {self.Z_.shape[1]}")
+        _, idx = knn_search(self.Z_, Q, self.n_neighbors, backend=self.backend)
+        return normalize_rows(self.F_[idx].sum(axis=1))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_graph_key", None)  # the graph is rebuilt if this object is fitted again
+        state.pop("S_", None)
+        return state
