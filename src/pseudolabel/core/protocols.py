@@ -72,8 +72,8 @@ class Selector(Protocol):
 class TeacherMixin:
     """Default ``transduce`` for inductive teachers: fit on the labeled rows, predict every row."""
 
-    def transduce(self, X, y, sample_weight=None) -> np.ndarray:
-        self.fit(X, y, sample_weight=sample_weight)
+    def transduce(self, X, y, sample_weight=None, **fit_params) -> np.ndarray:
+        self.fit(X, y, sample_weight=sample_weight, **fit_params)
         return self.predict_proba(X)
 
 

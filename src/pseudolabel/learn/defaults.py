@@ -22,3 +22,47 @@ DEFAULTS = {
     "select": "threshold(threshold=0.0)",
 }
 """What ``SelfTrainer(teacher="auto", refine="auto", select="auto")`` resolves to."""
+
+
+def _hgb():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(random_state=0)
+
+
+def _rf():
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=300, random_state=0, n_jobs=1)
+
+
+def _knn():
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=7))
+
+
+def _svc():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    return make_pipeline(StandardScaler(), SVC(probability=True, random_state=0))
+
+
+STUDENTS = {
+    "logreg": default_student,
+    "hgb": _hgb,
+    "rf": _rf,
+    "knn": _knn,
+    "svc": _svc,
+}
+"""Students the CLI offers by name (``--estimator``)."""
+
+
+def make_student(name: str):
+    if name not in STUDENTS:
+        raise ValueError(f"unknown estimator {name!r}; choose one of: {', '.join(STUDENTS)}")
+    return STUDENTS[name]()

@@ -33,13 +33,23 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from pseudolabel.core.ops import EPS
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make, split_specs
 from pseudolabel.learn.defaults import DEFAULTS, default_student
-from pseudolabel.teachers.estimator import EstimatorTeacher, accepts_sample_weight, expand_proba, fit_weighted
+from pseudolabel.teachers.estimator import (
+    EstimatorTeacher,
+    accepts_sample_weight,
+    expand_proba,
+    fit_weighted,
+)
 
 
 @dataclass
@@ -81,6 +91,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     fallback : return the supervised-only student when self-training does not beat it held-out.
     unlabeled : marker of unlabeled rows in ``y`` (NaN/None also count for float/object ``y``).
     random_state : seed for the folds and any randomised component.
+    verbose : print one line per round.
+    callback : called with each round's history entry (a dict) as soon as it is known, e.g. to
+        drive a progress bar.
     """
 
     def __init__(
@@ -99,6 +112,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         unlabeled=-1,
         random_state=None,
         verbose: int = 0,
+        callback=None,
     ):
         self.estimator = estimator
         self.teacher = teacher
@@ -113,6 +127,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.unlabeled = unlabeled
         self.random_state = random_state
         self.verbose = verbose
+        self.callback = callback
 
     # ------------------------------------------------------------------ configuration
     def _components(self):
@@ -168,17 +183,12 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 mask |= np.asarray(y == self.unlabeled, dtype=bool)
-                if y.dtype.kind in "OUS":
-                    mask |= np.asarray(y.astype(str) == str(self.unlabeled), dtype=bool)
         return mask
 
     def _encode_y(self, y) -> tuple[np.ndarray, np.ndarray]:
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            from sklearn.exceptions import DataConversionWarning
-
-            warnings.warn("y should be 1-D; got a column vector, ravelled it", DataConversionWarning, stacklevel=3)
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)
         if y.ndim != 1:
             raise ValueError(f"y must be 1-D (one label per row, {self.unlabeled!r} for unlabeled); got shape {y.shape}")
         unl = self._unlabeled_mask(y)
@@ -200,15 +210,17 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         """Fit on ``X`` with labels ``y`` (``unlabeled`` marks unlabeled rows) plus optional extra
         unlabeled rows ``X_unlabeled``. Returns self."""
         t_start = time.perf_counter()
-        X, y_raw = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=1, y_numeric=False, multi_output=True)
-        classes, y_enc = self._encode_y(y_raw)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        X = validate_data(self, X, dtype=np.float64)
+        classes, y_enc = self._encode_y(y)
+        check_consistent_length(X, y_enc)
         if X_unlabeled is not None:
             Xu = validate_data(self, X_unlabeled, reset=False, dtype=np.float64)
             X = np.vstack([X, Xu])
             y_enc = np.concatenate([y_enc, np.full(len(Xu), -1, dtype=np.int64)])
         self.classes_ = classes
         K = len(classes)
-        n = len(X)
         lab = np.flatnonzero(y_enc >= 0)
         pool = np.flatnonzero(y_enc < 0)
         self.n_labeled_, self.n_unlabeled_ = len(lab), len(pool)
@@ -303,6 +315,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             if scores:
                 entry.update(_pl_quality(scores))
             self.history_.append(entry)
+            if self.callback is not None:
+                self.callback(entry)
             if self.verbose:
                 print(f"round {r}: selected {entry['selected']}/{len(pool)}  held-out acc {acc:.4f}")
             improved = best is None or not scores or acc >= best["acc"]
@@ -461,7 +475,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         return p
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def predict_log_proba(self, X) -> np.ndarray:
         return np.log(np.clip(self.predict_proba(X), EPS, None))

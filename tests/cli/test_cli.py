@@ -1,0 +1,142 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from typer.testing import CliRunner
+
+from pseudolabel.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def table(tmp_path):
+    X, y = make_blobs(n_samples=240, centers=[[0, 0], [6, 0], [0, 6]], cluster_std=1.0, random_state=0)
+    rng = np.random.default_rng(0)
+    lab = np.zeros(len(y), bool)
+    for c in range(3):
+        lab[rng.choice(np.flatnonzero(y == c), 5, replace=False)] = True
+    names = np.array(["ant", "bee", "cat"])
+    df = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "kind": rng.choice(["x", "y"], len(y))})
+    df["label"] = np.where(lab, names[y], None)
+    df["uid"] = [f"u{i}" for i in range(len(y))]
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return path, df, names[y]
+
+
+def test_fit_writes_four_artifacts_and_predict_roundtrip(table, tmp_path):
+    path, df, truth = table
+    before = path.read_bytes()
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["fit", str(path), "--target", "label", "--id", "uid", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert path.read_bytes() == before  # input untouched
+    for name in ("pseudo_labels.parquet", "model.joblib", "metrics.json", "report.html"):
+        assert (out / name).exists(), name
+    pl = pd.read_parquet(out / "pseudo_labels.parquet")
+    assert list(pl.columns[:6]) == ["id", "label", "confidence", "weight", "source", "round"]
+    assert len(pl) == len(df) and set(pl["id"]) == set(df["uid"])
+    human = pl[pl.source == "human"].set_index("id")
+    given = df.dropna(subset=["label"]).set_index("uid")["label"]
+    assert (human.loc[given.index, "label"] == given).all()  # human labels kept as given
+    acc = pl[(pl.source != "human") & (pl.weight > 0)]
+    truth_by_id = dict(zip(df["uid"], truth, strict=True))
+    assert np.mean([truth_by_id[i] == lab for i, lab in zip(acc["id"], acc["label"], strict=True)]) > 0.95
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["labeled"] == 15 and metrics["unlabeled"] == 225
+    assert 0 <= metrics["heldout"]["precision"] <= 1
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") >= 4
+    pred_out = tmp_path / "scored.parquet"
+    res = runner.invoke(app, ["predict", str(out), str(path), "--out", str(pred_out)])
+    assert res.exit_code == 0, res.output
+    scored = pd.read_parquet(pred_out)
+    assert list(scored.columns[:3]) == ["id", "label", "confidence"]
+    assert (scored["label"].to_numpy() == truth).mean() > 0.95
+
+
+def test_refuses_existing_run_unless_overwrite(table, tmp_path):
+    path, _, _ = table
+    out = tmp_path / "run"
+    first = runner.invoke(app, ["fit", str(path), "--target", "label", "--id", "uid", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    res = runner.invoke(app, ["fit", str(path), "--target", "label", "--id", "uid", "--out", str(out)])
+    assert res.exit_code == 2 and "--overwrite" in res.output
+    res = runner.invoke(app, ["fit", str(path), "--target", "label", "--id", "uid", "--out", str(out), "--overwrite", "--select", "flexmatch(threshold=0.9)"])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(
+    "mutate,args,message",
+    [
+        (None, ["--target", "nope"], "--target 'nope' is not a column"),
+        (lambda df: df.assign(label=None), [], "nothing is labeled"),
+        (lambda df: df.assign(label="ant"), [], "everything is labeled"),
+        (lambda df: df.assign(label=np.where(df.index == 0, "dog", df.label)), [], "fewer than 2 labeled rows"),
+        (lambda df: df.assign(a=np.where(df.index == 3, np.nan, df.a)), [], "missing/NaN"),
+        (lambda df: df.assign(a=np.where(df.index == 3, np.inf, df.a)), [], "inf values"),
+        (lambda df: df.assign(note=[f"free text {i}" for i in range(len(df))]), [], "--text note"),
+        (lambda df: df.assign(a=df.a.astype(str).where(df.index != 5, "12a")), [], "numeric except"),
+        (None, ["--select", "nonsense"], "unknown select"),
+        (lambda df: df.assign(uid="same"), [], "duplicate values"),
+    ],
+)
+def test_bad_input_is_named(table, tmp_path, mutate, args, message):
+    path, df, _ = table
+    if mutate is not None:
+        df = mutate(df.copy())
+        path = tmp_path / "bad.csv"
+        df.to_csv(path, index=False)
+    base = ["fit", str(path), "--id", "uid", "--out", str(tmp_path / "o")]
+    if "--target" not in args:
+        base += ["--target", "label"]
+    res = runner.invoke(app, base + args)
+    assert res.exit_code != 0
+    assert message in " ".join(res.output.split()), res.output
+
+
+def test_impute_median_accepts_missing(table, tmp_path):
+    path, df, _ = table
+    df = df.assign(a=np.where(df.index == 3, np.nan, df.a))
+    p = tmp_path / "nan.parquet"
+    df.to_parquet(p)
+    res = runner.invoke(app, ["fit", str(p), "--target", "label", "--id", "uid", "--out", str(tmp_path / "o"), "--impute", "median"])
+    assert res.exit_code == 0, res.output
+
+
+def test_unknown_file_type_and_predict_column_mismatch(table, tmp_path):
+    path, df, _ = table
+    xl = tmp_path / "data.xlsx"
+    xl.write_bytes(b"not really")
+    res = runner.invoke(app, ["fit", str(xl), "--target", "label", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "unknown file type" in res.output
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["fit", str(path), "--target", "label", "--id", "uid", "--out", str(out)]).exit_code == 0
+    other = tmp_path / "other.csv"
+    df.drop(columns=["b"]).to_csv(other, index=False)
+    res = runner.invoke(app, ["predict", str(out), str(other), "--out", str(tmp_path / "p.csv")])
+    assert res.exit_code == 2 and "lacks column(s) ['b']" in " ".join(res.output.split())
+
+
+def test_demo_json_has_all_methods():
+    res = runner.invoke(app, ["demo", "--seeds", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    names = [m["method"] for m in data["methods"]]
+    assert names == [
+        "supervised only",
+        "sklearn SelfTrainingClassifier",
+        "sklearn LabelSpreading (knn)",
+        "pseudolabel SelfTrainer()",
+        "fully supervised (all labels)",
+    ]
+
+
+def test_methods_lists_registry():
+    res = runner.invoke(app, ["methods"])
+    assert res.exit_code == 0
+    for name in ("graph", "calibrate", "sinkhorn", "flexmatch", "freematch", "softmatch", "topk"):
+        assert name in res.output
