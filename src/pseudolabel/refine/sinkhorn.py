@@ -2,13 +2,18 @@
 
 Solves ``max_Q <Q, S> + ε H(Q)`` subject to rows summing to ``1/N`` and columns to ``π``; the
 solution is ``Q = diag(u) exp(S/ε) diag(v)`` and ``N·Q`` is returned so each row is a probability
-vector. Two modes, because the papers need both (METHODS.md §2.6): a fixed number of iterations
-(SwAV's fast online mode, 3 iterations, marginals only approximate) and a tolerance mode that
-runs until the row marginals are within ``tol`` (exact offline mode, needed for imbalanced π).
+vector. Two modes, because the papers need both (METHODS.md §2.6): a fixed number of alternating
+row/column scalings (SwAV's fast online mode, 3 iterations, marginals only approximate) and a
+tolerance mode that stops once both marginals are within ``tol`` (exact offline mode, needed for
+imbalanced π).
 
 Written here rather than calling POT because it sits on the per-batch hot path, needs the
-row-renormalised ``N·Q`` output and a fixed-iteration mode, and is ten lines; the tests check it
-against ``ot.sinkhorn``.
+row-normalised ``N·Q`` output and a fixed-iteration mode, and the tolerance mode uses a faster
+solver: every row of ``N·Q`` is ``softmax(S_i/ε + w)`` for one K-vector ``w`` (``w = log v``), so
+the exact plan is the minimiser of the convex K-dimensional dual
+``g(w) = mean_i logsumexp(S_i/ε + w) − π·w``. Newton's method on ``g`` converges in a handful of
+O(N·K²) steps, where alternating scaling needed ~800 sweeps on 100,000 near-one-hot rows (2.5 s
+vs 0.05 s). The tests check it against ``ot.sinkhorn``.
 """
 
 from __future__ import annotations
@@ -56,12 +61,53 @@ def sinkhorn(
     pi = pi / pi.sum()
     log_k = S / epsilon
     log_k -= log_k.max(axis=1, keepdims=True)  # row shifts leave Q unchanged; keeps exp() in range
-    limit = max_iter if n_iter is None else n_iter
+    if n_iter is None:
+        q, it = _newton_dual(log_k, pi, tol, max_iter)
+        if q is not None:
+            return (q, it) if return_n_iter else q
+        n_iter_eff, check = max_iter, True  # Newton stalled (extreme ε): alternate scalings instead
+    else:
+        n_iter_eff, check = n_iter, False
     if log_k.min() > -700.0:  # nothing underflows: scale in the exp domain (matrix-vector products)
-        q, it = _scale_exp(np.exp(log_k), pi, n_iter is None, tol, limit)
+        q, it = _scale_exp(np.exp(log_k), pi, check, tol, n_iter_eff)
     else:  # very small ε: stay in the log domain (logsumexp), slower but never underflows
-        q, it = _scale_log(log_k, pi, n_iter is None, tol, limit)
+        q, it = _scale_log(log_k, pi, check, tol, n_iter_eff)
     return (q, it) if return_n_iter else q
+
+
+def _newton_dual(log_k: np.ndarray, pi: np.ndarray, tol: float, max_iter: int):
+    """Rows ``softmax(log_k + w)``; Newton + backtracking on the convex dual until columns match π.
+
+    Returns ``(None, it)`` if it has not converged after ``min(max_iter, 100)`` steps.
+    """
+    n, k = log_k.shape
+    w = np.zeros(k)
+
+    def rows(w):
+        z = log_k + w
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        return e / s, (np.log(s[:, 0]) + (log_k + w).max(axis=1)).mean() - pi @ w
+
+    q, g = rows(w)
+    for it in range(1, min(max_iter, 100) + 1):
+        grad = q.mean(axis=0) - pi
+        if np.abs(grad).max() < tol:
+            return q * (1.0 / q.sum(axis=1, keepdims=True)), it
+        hess = np.diag(q.mean(axis=0)) - (q.T @ q) / n
+        step = np.linalg.lstsq(hess + 1e-12 * np.eye(k), -grad, rcond=None)[0]
+        step -= step.mean()  # w is defined up to a constant shift
+        t = 1.0
+        while True:  # Armijo backtracking keeps every step a descent step on g
+            q_new, g_new = rows(w + t * step)
+            if g_new <= g + 1e-4 * t * (grad @ step) or t < 1e-8:
+                break
+            t *= 0.5
+        if t < 1e-8:
+            return None, it
+        w, q, g = w + t * step, q_new, g_new
+    return None, it
 
 
 def _scale_exp(kernel: np.ndarray, pi: np.ndarray, check: bool, tol: float, limit: int):

@@ -7,10 +7,13 @@ builds the 10-NN graph in ~9 s against ~31 s for scikit-learn's brute force; sci
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
 METRICS = ("euclidean", "cosine")
 
@@ -21,6 +24,10 @@ def _faiss():
     except ImportError:  # pragma: no cover - depends on the environment
         return None
     return faiss
+
+
+def _n_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def prepare(X, metric: str) -> np.ndarray:
@@ -48,9 +55,12 @@ def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: s
     if backend == "faiss" and faiss is None:
         raise ImportError("backend='faiss' needs the faiss-cpu package: pip install faiss-cpu")
     if faiss is not None:
-        index = faiss.IndexFlatL2(base.shape[1])
-        index.add(base)
-        dist, idx = index.search(q, k_eff)
+        # callers often cap BLAS/OpenMP at 1 thread for small fits; this search is one big
+        # matrix product that scales with cores, so it gets all of them back
+        with threadpool_limits(limits=_n_cores(), user_api="openmp"):
+            index = faiss.IndexFlatL2(base.shape[1])
+            index.add(base)
+            dist, idx = index.search(q, k_eff)
     else:
         nn = NearestNeighbors(n_neighbors=k_eff, algorithm="auto").fit(base)
         dist, idx = nn.kneighbors(q)
