@@ -203,8 +203,8 @@ def render_report(model, *, title: str = "pseudolabel run", data_name: str = "",
     if getattr(model, "fallback_", False):
         parts.append(
             "<p class='warn'>Self-training did not beat supervised-only training on held-out labels, so the "
-            "returned model is the supervised one. The pseudo-labels below are that model's predictions and carry "
-            "weight 0 (nothing was trained on them).</p>"
+            "returned model is the supervised one. The pseudo-labels are that model's predictions, with weight 0 "
+            "because nothing was trained on them.</p>"
         )
     if ho:
         parts.append(

@@ -40,6 +40,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from pseudolabel.audit.metrics import pseudo_label_quality
 from pseudolabel.core.ops import EPS
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make, split_specs
@@ -220,155 +221,170 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             X = np.vstack([X, Xu])
             y_enc = np.concatenate([y_enc, np.full(len(Xu), -1, dtype=np.int64)])
         self.classes_ = classes
-        K = len(classes)
-        lab = np.flatnonzero(y_enc >= 0)
-        pool = np.flatnonzero(y_enc < 0)
+        lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         self.n_labeled_, self.n_unlabeled_ = len(lab), len(pool)
-        self.history_ = []
-        self.fallback_ = False
-        self.heldout_ = None
-        self.teacher_ = None
-        self.teacher_weight_ = 0.0
+        self.history_, self.fallback_, self.heldout_ = [], False, None
+        self.teacher_, self.teacher_weight_ = None, 0.0
+        if len(classes) < 2 or len(pool) == 0:
+            self._fit_supervised_only(X, y_enc, lab)
+        else:
+            teacher, refiners, selector = self._components()
+            self.teacher_name_ = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
+            chains = self._make_chains(y_enc, lab, pool, refiners, selector)
+            tw = self.teacher_weight
+            self.teacher_weight_ = (0.0 if teacher is None else 0.5) if tw == "auto" else float(tw)
+            if not 0.0 <= self.teacher_weight_ <= 1.0:
+                raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
+            sup_scores = [self._supervised_heldout(X, y_enc, ch) for ch in chains[1:]]
+            best = self._run_rounds(X, y_enc, teacher, chains, _pooled_accuracy(sup_scores))
+            self._finish(X, y_enc, lab, pool, best, sup_scores)
+        self.fit_seconds_ = time.perf_counter() - t_start
+        return self
 
-        if K < 2 or len(pool) == 0:
-            # nothing to self-train on (or one class): a plain supervised fit, as check_estimator expects
-            if len(pool) == 0 and K >= 2 and self.verbose:
-                print("SelfTrainer: no unlabeled rows; fitting the student on the labeled rows only")
-            self.estimator_ = fit_weighted(self._make_student(), X[lab], y_enc[lab])
-            self.pseudo_labels_ = PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), classes)
-            self.transduction_ = classes[y_enc]
-            self.n_rounds_ = 0
-            self.best_round_ = 0
-            self.fit_seconds_ = time.perf_counter() - t_start
-            return self
+    def _fit_supervised_only(self, X, y_enc, lab) -> None:
+        """Nothing to self-train on (no unlabeled rows, or a single class): a plain supervised fit."""
+        if self.verbose:
+            print("SelfTrainer: no unlabeled rows (or one class); fitting the student on the labeled rows only")
+        K = len(self.classes_)
+        self.estimator_ = fit_weighted(self._make_student(), X[lab], y_enc[lab])
+        self.pseudo_labels_ = PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_)
+        self.transduction_ = self.classes_[y_enc]
+        self.n_rounds_ = self.best_round_ = 0
 
-        teacher, refiners, selector = self._components()
-        self.teacher_name_ = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
-        counts = np.bincount(y_enc[lab], minlength=K)
+    def _make_chains(self, y_enc, lab, pool, refiners, selector) -> list[_Chain]:
+        """The main chain plus one chain per stratified fold of the labels (hidden = treated as unlabeled)."""
+        counts = np.bincount(y_enc[lab], minlength=len(self.classes_))
         n_folds = 0 if not self.cv or self.cv < 2 else int(min(self.cv, counts.min()))
         if self.cv and self.cv >= 2 and n_folds < 2:
             warnings.warn(
-                f"class {classes[counts.argmin()]!r} has only {counts.min()} label(s): no held-out folds, so no "
+                f"class {self.classes_[counts.argmin()]!r} has only {counts.min()} label(s): no held-out folds, so no "
                 "calibration, early stopping or supervised guard; label at least 2 rows per class",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector)]
         if n_folds >= 2:
             skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
             for keep, hide in skf.split(lab, y_enc[lab]):
                 chains.append(self._new_chain(lab[keep], np.concatenate([pool, lab[hide]]), lab[hide], refiners, selector))
-        main, folds = chains[0], chains[1:]
+        return chains
 
-        tw = self.teacher_weight
-        beta = (0.0 if teacher is None else 0.5) if tw == "auto" else float(tw)
-        if not 0.0 <= beta <= 1.0:
-            raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
-        self.teacher_weight_ = beta
-
-        # supervised-only reference on the same folds (the guard)
-        sup_scores = [self._supervised_heldout(X, y_enc, ch) for ch in folds]
-        sup_acc = _pooled_accuracy(sup_scores)
-
-        best = None
-        stale = 0
+    def _run_rounds(self, X, y_enc, teacher, chains: list[_Chain], sup_acc: float) -> dict:
+        """All chains in lockstep, round by round; returns the best round of the main chain."""
+        K = len(self.classes_)
+        beta = self.teacher_weight_
+        folds = chains[1:]
+        best, stale = None, 0
         for r in range(self.max_rounds + 1):
             t_round = time.perf_counter()
-            # 1. teacher probabilities for every chain (fold chains first: the teacher's final state is main's)
-            teacher_probs = {}
-            for i, ch in reversed(list(enumerate(chains))):
-                teacher_probs[i] = self._teacher_probs(X, y_enc, ch, teacher, r, K)
-            # 2. refine + select + student, per chain
+            # fold chains first, so that the teacher's final state is the main chain's
+            teacher_probs = {i: self._teacher_probs(X, y_enc, chains[i], teacher, K) for i in reversed(range(len(chains)))}
             records = {}
             for i, ch in enumerate(chains):
-                held = [j for j in range(1, len(chains)) if j != i] if i > 0 else list(range(1, len(chains)))
+                # refiners fit on out-of-fold teacher probabilities: every fold for the main chain,
+                # the other folds for a fold chain (its own hidden labels stay hidden)
+                held = [j for j in range(1, len(chains)) if j != i]
                 ho_probs = np.concatenate([teacher_probs[j][chains[j].hidden] for j in held]) if held else None
                 ho_y = np.concatenate([y_enc[chains[j].hidden] for j in held]) if held else None
-                records[i] = self._round(X, y_enc, ch, teacher_probs[i], ho_probs, ho_y, r, classes)
-            # 3. held-out evaluation of this round's predictor
+                records[i] = self._round(X, y_enc, ch, teacher_probs[i], ho_probs, ho_y, r)
             scores = []
             for i, ch in enumerate(folds, start=1):
-                pred = (1 - beta) * ch.student.predict_proba(X[ch.hidden]) + beta * teacher_probs[i][ch.hidden]
-                rec = records[i]
-                hid_pos = np.searchsorted(ch.pool, ch.hidden)  # ch.pool is sorted
+                student = expand_proba(ch.student.predict_proba(X[ch.hidden]), ch.student.classes_, K)
+                rec = records[i][np.searchsorted(ch.pool, ch.hidden)]  # ch.pool is sorted
                 scores.append(
-                    dict(
-                        y=y_enc[ch.hidden],
-                        pred=pred,
-                        pl_probs=rec.probs[hid_pos],
-                        pl_label=rec.label[hid_pos],
-                        pl_weight=rec.weight[hid_pos],
-                    )
+                    {
+                        "y": y_enc[ch.hidden],
+                        "pred": (1 - beta) * student + beta * teacher_probs[i][ch.hidden],
+                        "pl_probs": rec.probs,
+                        "pl_label": rec.label,
+                        "pl_weight": rec.weight,
+                    }
                 )
-            acc = _pooled_accuracy(scores) if scores else float("nan")
-            main_rec = records[0]
-            entry = {
-                "round": r,
-                "selected": int(main_rec.accepted.sum()),
-                "coverage": float(main_rec.accepted.mean()),
-                "mean_weight": float(main_rec.weight.mean()),
-                "mean_confidence": float(main_rec.confidence[main_rec.accepted].mean()) if main_rec.accepted.any() else float("nan"),
-                "heldout_accuracy": acc,
-                "supervised_heldout_accuracy": sup_acc,
-                "seconds": time.perf_counter() - t_round,
-            }
-            if scores:
-                entry.update(_pl_quality(scores))
+            acc = _pooled_accuracy(scores)
+            entry = self._history_entry(r, records[0], scores, acc, sup_acc, time.perf_counter() - t_round)
             self.history_.append(entry)
             if self.callback is not None:
                 self.callback(entry)
             if self.verbose:
-                print(f"round {r}: selected {entry['selected']}/{len(pool)}  held-out acc {acc:.4f}")
-            improved = best is None or not scores or acc >= best["acc"]
-            if improved:
-                if best is not None and scores and acc <= best["acc"]:
-                    stale += 1  # a tie keeps the later round but counts toward patience
-                else:
-                    stale = 0
+                print(f"round {r}: accepted {entry['selected']}/{len(records[0])}  held-out acc {acc:.4f}")
+            # ties go to the later round (more refined pseudo-labels) but count toward patience
+            if best is None or not scores or acc > best["acc"]:
+                stale = 0
+            else:
+                stale += 1
+            if best is None or not scores or acc >= best["acc"]:
                 best = {
                     "acc": acc,
                     "round": r,
-                    "student": main.student,
+                    "student": chains[0].student,
                     "teacher": copy.deepcopy(teacher) if teacher is not None else None,
-                    "record": main_rec,
+                    "record": records[0],
                     "scores": scores,
                 }
-            else:
-                stale += 1
             if scores and stale >= self.patience:
                 break
+        return best
+
+    def _history_entry(self, r: int, rec: PseudoLabels, scores: list[dict], acc: float, sup_acc: float, seconds: float) -> dict:
+        accepted = rec.accepted
+        entry = {
+            "round": r,
+            "selected": int(accepted.sum()),
+            "coverage": float(accepted.mean()),
+            "mean_weight": float(rec.weight.mean()),
+            "mean_confidence": float(rec.confidence[accepted].mean()) if accepted.any() else float("nan"),
+            "heldout_accuracy": acc,
+            "supervised_heldout_accuracy": sup_acc,
+            "seconds": seconds,
+        }
+        if scores:
+            cat = {k: np.concatenate([s[k] for s in scores]) for k in ("y", "pl_label", "pl_weight", "pl_probs")}
+            conf = cat["pl_probs"][np.arange(len(cat["y"])), np.maximum(cat["pl_label"], 0)]
+            q = pseudo_label_quality(cat["pl_label"], cat["pl_weight"], conf, cat["y"], len(self.classes_))
+            entry.update(
+                heldout_pl_precision=q["precision"],
+                heldout_pl_coverage=q["coverage"],
+                heldout_pl_mean_confidence=q["mean_confidence"],
+            )
+        return entry
+
+    def _finish(self, X, y_enc, lab, pool, best: dict, sup_scores: list[dict]) -> None:
+        """Keep the best round, or fall back to the supervised student when it is not beaten."""
+        K = len(self.classes_)
         self.n_rounds_ = len(self.history_)
         self.best_round_ = best["round"]
-        self.estimator_ = best["student"]
-        self.teacher_ = best["teacher"]
-        record = best["record"]
-
-        if folds and self.fallback and sup_acc > best["acc"]:
+        self.estimator_, self.teacher_, record = best["student"], best["teacher"], best["record"]
+        self.heldout_ = {"scores": best["scores"], "round": best["round"]}
+        sup_acc = _pooled_accuracy(sup_scores)
+        if sup_scores and self.fallback and sup_acc > best["acc"]:
             warnings.warn(
                 f"self-training did not beat supervised-only training on held-out labels "
-                f"({best['acc']:.3f} vs {sup_acc:.3f}); returning the supervised model. "
-                "Pseudo-labels are still reported, from that model. Pass fallback=False to keep self-training.",
+                f"({best['acc']:.3f} vs {sup_acc:.3f}); returning the supervised model. Its predictions are "
+                "reported as pseudo-labels with weight 0. Pass fallback=False to keep self-training.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             self.fallback_ = True
             self.estimator_ = fit_weighted(self._make_student(), X[lab], y_enc[lab])
-            self.teacher_ = None
-            self.teacher_weight_ = 0.0
-            probs = self.estimator_.predict_proba(X[pool])
-            probs = expand_proba(probs, self.estimator_.classes_, K)
-            record = PseudoLabels.from_probs(probs, np.zeros(len(pool)), classes, source="supervised", round=0, index=pool)
+            self.teacher_, self.teacher_weight_ = None, 0.0
+            probs = expand_proba(self.estimator_.predict_proba(X[pool]), self.estimator_.classes_, K)
+            record = PseudoLabels(
+                probs=probs,
+                label=probs.argmax(axis=1),  # the final model's prediction; weight 0: it was not trained on
+                confidence=probs.max(axis=1),
+                weight=np.zeros(len(pool)),
+                source=np.full(len(pool), "supervised", dtype=object),
+                round=np.zeros(len(pool)),
+                classes_=self.classes_,
+                index=pool,
+            )
             self.heldout_ = {"scores": sup_scores, "round": None}
-        else:
-            self.heldout_ = {"scores": best["scores"], "round": best["round"]}
         self.pseudo_labels_ = record
-        transduction = classes[np.maximum(y_enc, 0)].astype(object)
+        transduction = self.classes_[np.maximum(y_enc, 0)].astype(object)
         transduction[pool] = self.unlabeled
-        acc_mask = record.label >= 0
-        transduction[pool[acc_mask & (record.weight > 0)]] = classes[record.label[acc_mask & (record.weight > 0)]]
-        self.transduction_ = transduction if classes.dtype == object else _try_cast(transduction, classes.dtype)
-        self.fit_seconds_ = time.perf_counter() - t_start
-        return self
+        acc = record.accepted
+        transduction[pool[acc]] = self.classes_[record.label[acc]]
+        self.transduction_ = _try_cast(transduction, self.classes_.dtype)
 
     def _new_chain(self, labeled, pool, hidden, refiners, selector) -> _Chain:
         pool = np.sort(pool)
@@ -387,7 +403,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         pred = expand_proba(student.predict_proba(X[ch.hidden]), student.classes_, len(self.classes_))
         return {"y": y_enc[ch.hidden], "pred": pred}
 
-    def _teacher_probs(self, X, y_enc, ch: _Chain, teacher, r: int, K: int) -> np.ndarray:
+    def _teacher_probs(self, X, y_enc, ch: _Chain, teacher, K: int) -> np.ndarray:
         """Probabilities for every row of X from this chain's point of view."""
         if teacher is None:  # the student is its own teacher
             if ch.student is None:
@@ -405,7 +421,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         ch.state["member_probs"] = None if members is None else np.asarray(members)[:, ch.pool]
         return probs
 
-    def _round(self, X, y_enc, ch: _Chain, probs_all, ho_probs, ho_y, r: int, classes) -> PseudoLabels:
+    def _round(self, X, y_enc, ch: _Chain, probs_all, ho_probs, ho_y, r: int) -> PseudoLabels:
+        """Refine, select and train the chain's student on human + accepted pseudo-labels."""
+        classes = self.classes_
         K = len(classes)
         P = np.clip(probs_all[ch.pool], 0.0, None)
         P = P / np.maximum(P.sum(axis=1, keepdims=True), EPS)
@@ -495,21 +513,10 @@ def _pooled_accuracy(scores: list[dict]) -> float:
     return float((y == pred).mean()) if len(y) else float("nan")
 
 
-def _pl_quality(scores: list[dict]) -> dict:
-    """Precision / coverage / calibration of pseudo-labels on rows whose hidden label is known."""
-    y = np.concatenate([s["y"] for s in scores])
-    label = np.concatenate([s["pl_label"] for s in scores])
-    w = np.concatenate([s["pl_weight"] for s in scores])
-    probs = np.concatenate([s["pl_probs"] for s in scores])
-    acc = (label >= 0) & (w > 0)
-    return {
-        "heldout_pl_precision": float((label[acc] == y[acc]).mean()) if acc.any() else float("nan"),
-        "heldout_pl_coverage": float(acc.mean()) if len(acc) else float("nan"),
-        "heldout_pl_mean_confidence": float(probs[acc].max(axis=1).mean()) if acc.any() else float("nan"),
-    }
-
-
 def _try_cast(values: np.ndarray, dtype) -> np.ndarray:
+    """Object array back to the classes' dtype when the unlabeled marker fits in it."""
+    if np.dtype(dtype).kind == "O":
+        return values
     try:
         return values.astype(dtype)
     except (TypeError, ValueError):
