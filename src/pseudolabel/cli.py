@@ -65,6 +65,7 @@ def fit(
     text: Annotated[list[str] | None, typer.Option("--text", help="Free-text column to embed with MiniLM (repeatable; text extra).")] = None,
     impute: Annotated[str, typer.Option(help="Missing numbers: 'none' (error) or 'median'.")] = "none",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    query: Annotated[int, typer.Option(help="Suggest this many rows to label next (report + metrics.json).")] = 20,
     threads: Annotated[int, typer.Option(help="BLAS threads (1 is fastest for small fits).")] = 1,
     overwrite: Annotated[bool, typer.Option(help="Replace the artifacts of a previous run in --out.")] = False,
 ) -> None:
@@ -155,6 +156,13 @@ def fit(
     }
     with atomic_path(out / "model.joblib") as tmp:
         joblib.dump(bundle, tmp)
+    pl = model.pseudo_labels_
+    queries = None
+    if query > 0 and len(pl) > query:
+        from pseudolabel.audit.query import select_queries
+
+        with _threads(threads):
+            queries = select_queries(pl.probs, X[pl.index], budget=query, random_state=seed)
     ho = heldout_metrics(model)
     config = {
         "data": str(data),
@@ -181,6 +189,7 @@ def fit(
         "best_round": int(model.best_round_),
         "fallback_to_supervised": bool(model.fallback_),
         "history": model.history_,
+        "label_next": [] if queries is None else table.ids[pl.index[queries]].tolist(),
         "config": config,
         "seconds": time.perf_counter() - t0,
         "version": __version__,
@@ -188,7 +197,7 @@ def fit(
     }
     with atomic_path(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, default=_json_default), encoding="utf-8")
-    write_report(model, out / "report.html", title=f"pseudolabel: {data.name}", data_name=f"target {target!r}", ids=table.ids, y_labeled=y[labeled], config=config)
+    write_report(model, out / "report.html", title=f"pseudolabel: {data.name}", data_name=f"target {target!r}", ids=table.ids, y_labeled=y[labeled], config=config, queries=queries)
 
     t = Table(title="run summary", show_header=False)
     t.add_row("accepted pseudo-labels", f"{summary['accepted']:,} / {summary['n']:,} ({summary['coverage']:.1%})")

@@ -48,8 +48,10 @@ def test_fit_writes_four_artifacts_and_predict_roundtrip(table, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["labeled"] == 15 and metrics["unlabeled"] == 225
     assert 0 <= metrics["heldout"]["precision"] <= 1
+    assert len(metrics["label_next"]) == 20 and set(metrics["label_next"]) <= set(df.loc[df.label.isna(), "uid"])
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64,") >= 4
+    assert "Rows to label next" in report
     pred_out = tmp_path / "scored.parquet"
     res = runner.invoke(app, ["predict", str(out), str(path), "--out", str(pred_out)])
     assert res.exit_code == 0, res.output

@@ -6,6 +6,7 @@ from pseudolabel.audit.metrics import (
     pseudo_label_quality,
     reliability,
 )
+from pseudolabel.audit.query import query_scores, select_queries
 from pseudolabel.audit.report import heldout_metrics, render_report, write_report
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "expected_calibration_error",
     "heldout_metrics",
     "pseudo_label_quality",
+    "query_scores",
     "reliability",
     "render_report",
+    "select_queries",
     "write_report",
 ]

@@ -175,8 +175,20 @@ th{background:#f5f5f5} .kpi{display:inline-block;margin:.3em 1.2em .3em 0}.kpi b
 """
 
 
-def render_report(model, *, title: str = "pseudolabel run", data_name: str = "", ids=None, y_labeled=None, config: dict | None = None) -> str:
-    """HTML text of the report for a fitted ``SelfTrainer``."""
+def render_report(
+    model,
+    *,
+    title: str = "pseudolabel run",
+    data_name: str = "",
+    ids=None,
+    y_labeled=None,
+    config: dict | None = None,
+    queries: np.ndarray | None = None,
+) -> str:
+    """HTML text of the report for a fitted ``SelfTrainer``.
+
+    ``queries``: positions (into ``model.pseudo_labels_``) of the rows suggested for labeling next.
+    """
     pl = model.pseudo_labels_
     classes = [str(c) for c in model.classes_]
     y_counts: dict = {}
@@ -252,6 +264,20 @@ def render_report(model, *, title: str = "pseudolabel run", data_name: str = "",
             for i in worst
         ]
         parts.append("<h2>Accepted pseudo-labels to check first (least confident)</h2>" + _table(rows))
+    if queries is not None and len(queries):
+        id_values = np.asarray(ids) if ids is not None else None
+        rows = [
+            {
+                "id": (id_values[pl.index[i]] if id_values is not None else int(pl.index[i])),
+                "current guess": classes[int(pl.probs[i].argmax())],
+                "confidence": float(pl.probs[i].max()),
+            }
+            for i in queries
+        ]
+        parts.append(
+            "<h2>Rows to label next</h2><p>Uncertain rows in dense regions, one per k-means cell "
+            "(density-weighted uncertainty): labeling these helps most.</p>" + _table(rows)
+        )
     if config:
         parts.append("<h2>Configuration</h2><pre>" + html.escape(json.dumps(config, indent=2, default=str)) + "</pre>")
     parts.append("</body></html>")
