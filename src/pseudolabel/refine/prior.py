@@ -7,6 +7,11 @@ prior ``π_train`` outputs ``p_i``; under a new prior ``π`` the posteriors beco
 mixture weights and converges to the maximum-likelihood prior of the pool. With few labels the
 labeled class frequencies are a noisy guess; the pool has thousands of rows, so the estimate
 matters most exactly when the classes are imbalanced.
+
+Pitfall: EM is only as good as the posteriors' calibration. Under-confident (flat) posteriors,
+e.g. raw label-spreading scores, make it overshoot — it pumps one class and drives rare ones to
+zero (seen on imbalanced digits). Calibrate first (``refine="calibrate,..."``); as a guard,
+``resolve_prior(..., "estimate")`` keeps every class at least ``0.1/K``.
 """
 
 from __future__ import annotations
@@ -64,7 +69,8 @@ def resolve_prior(
 
     ``"uniform"``; ``"labeled"`` (add-one smoothed class frequencies of ``labeled_y``);
     ``"estimate"`` (EM on ``probs``, starting from — and correcting for — the labeled frequencies
-    when ``labeled_y`` is known, else uniform); or an array of K non-negative numbers.
+    when ``labeled_y`` is known, else uniform; each class kept at ≥ 0.1/K); or K non-negative
+    numbers.
     """
     k = int(n_classes)
     if isinstance(prior, str):
@@ -81,7 +87,7 @@ def resolve_prior(
             if probs is None or len(probs) == 0:
                 raise ValueError(f"{owner}: prior='estimate' needs the pool's probabilities")
             base = None if labeled_y is None else class_prior(labeled_y, k, smoothing=1.0)
-            return estimate_prior(probs, base)
+            return estimate_prior(probs, base, floor=0.1 / k)
         raise ValueError(f"{owner}: prior must be one of {PRIOR_NAMES} or an array; got {prior!r}")
     pi = np.asarray(prior, dtype=np.float64)
     if pi.shape != (k,) or (pi < 0).any() or pi.sum() <= 0:

@@ -58,9 +58,9 @@ class OVAHeads:
     Gaussian-kernel features (Nyström, landmarks from the labeled and reference rows, width
     ``1/median squared distance`` of the labeled rows) every feature vanishes far from the
     data, so the heads fall back to their intercepts and stop vouching for anything there.
-    On digits with 4 of 10 classes unseen the two kernels score outliers about equally well
-    (AUROC 0.87/0.95/0.89 vs 0.83/0.95/0.90 over three label draws); on a blob *behind* a
-    known class the linear heads fail completely (tests/select/test_openset_cwbass.py).
+    On digits with 4 of 10 classes unseen both kernels score outliers equally well (AUROC 0.90,
+    ``benchmarks/selectors_quick.py --suite openset``); on a blob *behind* a known class the
+    linear heads fail completely (tests/select/test_openset_cwbass.py).
     """
 
     def __init__(self, C: float = 1.0, kernel: str = "rbf", n_components: int = 300, random_state=0):
