@@ -145,7 +145,9 @@ def run_suite(configs, make_data, seeds):
             res.append((model.score(X_test, y_test), prec, cov, sec, model.fallback_))
         a = np.array([r[:4] for r in res], dtype=float)
         fb = sum(r[4] for r in res)
-        rows.append((name, *np.nanmean(a, axis=0), a[:, 0].std(), fb))
+        with warnings.catch_warnings():  # PL precision is NaN when a run accepted nothing
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rows.append((name, *np.nanmean(a, axis=0), a[:, 0].std(), fb))
         print(f"{name:48s} acc {rows[-1][1]:.4f} ±{rows[-1][5]:.4f}  PL prec {rows[-1][2]:.4f}  cov {rows[-1][3]:.3f}  "
               f"{rows[-1][4]:5.2f}s  fallback {fb}/{len(seeds)}", flush=True)
     return rows
