@@ -1,19 +1,51 @@
 """Select: decide which pseudo-labels count and how much (weights in [0, 1])."""
 
+from pseudolabel.select.cwbass import CWBASS, cwbass_threshold
 from pseudolabel.select.flexmatch import FlexMatch, flexmatch_thresholds
 from pseudolabel.select.freematch import FreeMatch, fairness_loss
+from pseudolabel.select.gmm_gate import GMMGate, loss_gate, pseudo_label_loss
+from pseudolabel.select.grip import GRIP, grip_k
+from pseudolabel.select.llkd import LLKD
+from pseudolabel.select.openset import OpenSetGate, OVAHeads, open_set_targets
+from pseudolabel.select.partial_ot import PartialOTSelect
 from pseudolabel.select.softmatch import SoftMatch, softmatch_weight
 from pseudolabel.select.threshold import FixedThreshold
 from pseudolabel.select.topk import TopKPerClass, topk_per_class
+from pseudolabel.select.uncertainty import (
+    EnsembleGate,
+    EntropyGate,
+    MarginGate,
+    ensemble_uncertainty,
+    margin,
+    normalized_entropy,
+)
 
 __all__ = [
+    "CWBASS",
+    "GRIP",
+    "LLKD",
+    "EnsembleGate",
+    "EntropyGate",
     "FixedThreshold",
     "FlexMatch",
     "FreeMatch",
+    "GMMGate",
+    "MarginGate",
+    "OVAHeads",
+    "OpenSetGate",
+    "PartialOTSelect",
     "SoftMatch",
     "TopKPerClass",
+    "cwbass_threshold",
+    "ensemble_uncertainty",
     "fairness_loss",
     "flexmatch_thresholds",
+    "grip_k",
+    "loss_gate",
+    "margin",
+    "normalized_entropy",
+    "open_set_targets",
+    "pseudo_label_loss",
     "softmatch_weight",
     "topk_per_class",
 ]
