@@ -437,6 +437,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             "round": r,
             "max_rounds": self.max_rounds,
         }
+        ref_info: dict = {}
         for ref in ch.refiners:
             if ho_probs is not None and len(ho_probs):
                 ref.fit(ho_probs, ho_y)
@@ -445,6 +446,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             if hasattr(ref, "update"):
                 ref.update(P, idx=np.arange(len(P)), full_pool=True, **ctx)
             P = ref(P, **ctx)
+            ref_info.update(getattr(ref, "info_", None) or {})
         sel = ch.selector
         if hasattr(sel, "update"):
             sel.update(P, idx=np.arange(len(P)), full_pool=True, **ctx)
@@ -456,7 +458,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         changed = label != ch.last_label
         ch.since = np.where(changed, r, ch.since).astype(np.int32)
         ch.last_label = label
-        extras = {k: np.asarray(v) for k, v in info.items() if np.ndim(v) == 1 and len(v) == len(P)}
+        extras = {k: np.asarray(v) for k, v in {**ref_info, **info}.items() if np.ndim(v) == 1 and len(v) == len(P)}
         record = PseudoLabels(
             probs=P,
             label=label,
