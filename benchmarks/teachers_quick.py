@@ -1,0 +1,192 @@
+"""Quick comparison of the teachers: pseudo-label quality on digits with 4 labels per class.
+
+For each teacher spec and seed: sample 4 labels per class from the digits training split (1,257
+rows), call ``teacher.transduce(X, y)`` once (round 0, no self-training) and score the argmax on
+the unlabeled pool: accuracy, mean confidence, expected calibration error (15 bins), and the
+accuracy of the 50% most confident rows. LLP-BP is binary: it is scored on "digit ≥ 5" with
+random bags of 8 and their true positive fractions. ``--text`` adds the zero-shot teacher on
+TREC-6 (MiniLM embeddings, cached on disk after the first run).
+
+Run (one BLAS/faiss thread, as every figure in the report):
+
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/teachers_quick.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from pseudolabel.core.registry import make  # noqa: E402
+from pseudolabel.data.datasets import load, sample_labels  # noqa: E402
+from pseudolabel.teachers.choice import call_transduce  # noqa: E402
+
+SPECS = [
+    "estimator",
+    "graph",
+    "ensemble",
+    "ensemble(n_members=4)",
+    "ensemble(resample='none', input_noise=0.3)",
+    "prototype",
+    "prototype(n_prototypes=3)",
+    "prototype(center=False)",
+    "erase",
+    "erase(n_steps=None)",
+    "erase(temperature=0.1)",
+    "erase(precorrect=False)",
+    "simmatch",
+    "simmatch(alpha=0.5)",
+    "choice",
+    "choice(teachers=['graph', 'prototype'])",
+]
+
+
+def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    conf = probs.max(axis=1)
+    hit = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    tot = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            tot += m.mean() * abs(hit[m].mean() - conf[m].mean())
+    return float(tot)
+
+
+def score(probs: np.ndarray, y: np.ndarray) -> dict:
+    conf = probs.max(axis=1)
+    top = conf >= np.median(conf)
+    return {
+        "acc": float((probs.argmax(axis=1) == y).mean()),
+        "conf": float(conf.mean()),
+        "ece": ece(probs, y),
+        "acc_top50": float((probs[top].argmax(axis=1) == y[top]).mean()),
+    }
+
+
+def run_digits(specs, seeds, per_class):
+    d = load("digits")
+    X, ytrue = d.X_train.astype(np.float64), d.y_train
+    rows = []
+    for spec in specs:
+        res = []
+        for seed in seeds:
+            y = sample_labels(ytrue, per_class, seed)
+            teacher = make("teacher", spec)
+            if hasattr(teacher, "random_state"):
+                teacher.set_params(random_state=seed)
+            t0 = time.perf_counter()
+            P = call_transduce(teacher, X, y, None, 10)
+            dt = time.perf_counter() - t0
+            pool = y < 0
+            res.append({**score(P[pool], ytrue[pool]), "sec": dt})
+        rows.append((spec, res))
+    return rows
+
+
+def run_llp(seeds, bag_size=8):
+    from pseudolabel.teachers.llp import LLPTeacher
+
+    d = load("digits")
+    X, ytrue = d.X_train.astype(np.float64), (d.y_train >= 5).astype(np.int64)
+    rows = []
+    for spec, kw in [
+        ("llp (cardinality)", {}),
+        ("llp(bag_factor='pairwise')", {"bag_factor": "pairwise"}),
+        ("llp(length_scale=1.0)", {"length_scale": 1.0}),
+        ("llp(lambda_smooth=0)", {"lambda_smooth": 0.0}),
+    ]:
+        res = []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            n = len(X) - len(X) % bag_size
+            perm = rng.permutation(len(X))[:n]
+            bags = np.full(len(X), -1)
+            bags[perm] = np.arange(n) // bag_size
+            frac = np.zeros(len(X))
+            inside = bags >= 0
+            frac[inside] = (np.bincount(bags[inside], weights=ytrue[inside]) / bag_size)[bags[inside]]
+            t0 = time.perf_counter()
+            P = LLPTeacher(**kw).transduce(X, bags=bags, proportions=frac)
+            dt = time.perf_counter() - t0
+            res.append({**score(P[inside], ytrue[inside]), "sec": dt})
+        rows.append((spec, res))
+    return rows
+
+
+def run_text(specs, seeds, per_class):
+    from pseudolabel.data.embed import embed_texts
+
+    d = load("trec")
+    E = embed_texts(d.X_train)
+    names = {
+        "ABBR": "abbreviation or acronym",
+        "DESC": "description or definition",
+        "ENTY": "entity or thing",
+        "HUM": "person or human",
+        "LOC": "location or place",
+        "NUM": "number, date or quantity",
+    }
+    classes = [names.get(c, c) for c in d.classes]
+    rows = []
+    for T in (0.01, 0.05, 0.1):
+        teacher = make("teacher", f"zeroshot(temperature={T})").set_params(class_names=classes)
+        t0 = time.perf_counter()
+        P = teacher.transduce(E, np.full(len(E), -1), n_classes=len(classes))
+        rows.append((f"zeroshot(temperature={T}) trec", [{**score(P, d.y_train), "sec": time.perf_counter() - t0}]))
+    for spec in specs:
+        res = []
+        for seed in seeds:
+            y = sample_labels(d.y_train, per_class, seed)
+            t0 = time.perf_counter()
+            P = call_transduce(make("teacher", spec), E, y, None, len(classes))
+            pool = y < 0
+            res.append({**score(P[pool], d.y_train[pool]), "sec": time.perf_counter() - t0})
+        rows.append((f"{spec} trec", res))
+    return rows
+
+
+def report(rows):
+    print(f"{'teacher':48s} {'acc':>13s} {'conf':>6s} {'ECE':>6s} {'acc@top50':>9s} {'sec':>6s}")
+    for spec, res in rows:
+        acc = np.array([r["acc"] for r in res])
+        mean = {k: np.mean([r[k] for r in res]) for k in res[0]}
+        print(
+            f"{spec:48s} {acc.mean():.3f} ± {acc.std():.3f} {mean['conf']:6.3f} {mean['ece']:6.3f} "
+            f"{mean['acc_top50']:9.3f} {mean['sec']:6.2f}"
+        )
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--per-class", type=int, default=4)
+    ap.add_argument("--specs", nargs="+", default=None, help="teacher specs (default: the built-in list)")
+    ap.add_argument("--text", action="store_true", help="also run the zero-shot teacher on TREC-6")
+    args = ap.parse_args()
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(1)
+    except ImportError:
+        pass
+    with threadpool_limits(1):
+        print(f"digits, {args.per_class} labels/class, seeds {args.seeds}; scores on the unlabeled pool (1 thread)")
+        report(run_digits(args.specs or SPECS, args.seeds, args.per_class))
+        print("\nLLP-BP on digits (digit >= 5), random bags of 8 with true proportions; scores on all bagged rows")
+        report(run_llp(args.seeds))
+        if args.text:
+            print(f"\nTREC-6 (MiniLM embeddings); zero-shot on all rows, others with {args.per_class} labels/class")
+            report(run_text(args.specs or SPECS, args.seeds, args.per_class))
+
+
+if __name__ == "__main__":
+    main()
