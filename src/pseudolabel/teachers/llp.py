@@ -1,7 +1,7 @@
 """Learning from label proportions by belief propagation (LLP-BP), binary labels.
 
-Havaldar et al. 2024, "Learning from Label Proportions with Instance-Level Belief Propagation"
-(google-deepmind/llp_bp). Rows come in bags B whose positive count ``k_B`` is known (privacy-
+Havaldar et al. 2024, "Learning from Label Proportions: Bootstrapping Supervised Learners via
+Belief Propagation" (ICLR; code google-deepmind/llp_bp). Rows come in bags B whose positive count ``k_B`` is known (privacy-
 aggregated labels: only "3 of these 8 users converted" is released). Instance labels
 ``y_i ∈ {0, 1}`` get the Gibbs distribution::
 
@@ -18,6 +18,12 @@ That is a complete graph inside each bag, so loopy BP is approximate even withou
 The default ``bag_factor="cardinality"`` keeps each bag as one factor of its count and computes
 its messages exactly (a Poisson-binomial recursion over the other members), the same
 distribution with fewer loops; BP is then exact whenever the factor graph is a tree.
+
+**Smoothness** is run in its symmetric form, a pairwise ``−λ_s s_ij 1[y_i ≠ y_j]``, rather than the
+paper's expansion (unary ``−λ_s Σ_j s_ij`` plus a (1,1) coupling ``2 λ_s s_ij``): the distribution is
+the same, but BP started from uniform messages on the expansion freezes every unlabeled row at 0
+before the messages of labeled rows or bags arrive. ``anneal`` (default 16) starts BP at a higher
+temperature and cools it (deterministic annealing) so that stiff clusters follow the bag counts.
 
 **Why NumPy.** The authors run BP in PGMax, which needs JAX. Binary variables make every message
 a single log-odds number, so flooding BP is a few vectorised array operations over all edges and
