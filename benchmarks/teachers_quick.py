@@ -39,7 +39,7 @@ SPECS = [
     "prototype(n_prototypes=3)",
     "prototype(center=False)",
     "erase",
-    "erase(self_weight=0.6)",
+    "erase(self_weight=0.2)",
     "erase(center=True)",
     "erase(n_steps=None)",
     "erase(n_steps=20)",
@@ -212,8 +212,11 @@ def run_text(specs, seeds, per_class):
             res = []
             for seed in seeds:
                 y = sample_labels(y_true, per_class, seed)
+                teacher = make("teacher", spec)
+                if hasattr(teacher, "random_state"):
+                    teacher.set_params(random_state=seed)
                 t0 = time.perf_counter()
-                P = call_transduce(make("teacher", spec), E, y, None, len(classes))
+                P = call_transduce(teacher, E, y, None, len(classes))
                 pool = y < 0
                 res.append({**score(P[pool], y_true[pool]), "sec": time.perf_counter() - t0})
             rows.append((f"{spec} {name}", res))
