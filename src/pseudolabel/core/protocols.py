@@ -34,11 +34,11 @@ class Teacher(Protocol):
     for every row of the ``X`` it is given (``TeacherMixin`` provides fit-then-predict).
     """
 
-    def fit(self, X, y, sample_weight=None): ...
+    def fit(self, X, y, sample_weight=None, *, n_classes: int | None = None): ...
 
     def predict_proba(self, X) -> np.ndarray: ...
 
-    def transduce(self, X, y, sample_weight=None) -> np.ndarray: ...
+    def transduce(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -72,8 +72,8 @@ class Selector(Protocol):
 class TeacherMixin:
     """Default ``transduce`` for inductive teachers: fit on the labeled rows, predict every row."""
 
-    def transduce(self, X, y, sample_weight=None, **fit_params) -> np.ndarray:
-        self.fit(X, y, sample_weight=sample_weight, **fit_params)
+    def transduce(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> np.ndarray:
+        self.fit(X, y, sample_weight=sample_weight, n_classes=n_classes)
         return self.predict_proba(X)
 
 

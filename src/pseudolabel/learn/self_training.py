@@ -87,7 +87,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         disables calibration, early stopping and the supervised guard.
     patience : stop after this many rounds without a held-out improvement.
     teacher_weight : weight of the teacher in ``predict_proba`` (``"auto"``: 0.5 when the teacher
-        is not the student itself, else 0).
+        is not the student itself and can score new rows, else 0).
     labeled_weight : sample weight of human-labeled rows in the student's fit.
     fallback : return the supervised-only student when self-training does not beat it held-out.
     unlabeled : marker of unlabeled rows in ``y`` (NaN/None also count for float/object ``y``).
@@ -232,7 +232,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             self.teacher_name_ = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
             chains = self._make_chains(y_enc, lab, pool, refiners, selector)
             tw = self.teacher_weight
-            self.teacher_weight_ = (0.0 if teacher is None else 0.5) if tw == "auto" else float(tw)
+            blend = teacher is not None and getattr(teacher, "predicts_new_rows", True)
+            self.teacher_weight_ = (0.5 if blend else 0.0) if tw == "auto" else float(tw)
             if not 0.0 <= self.teacher_weight_ <= 1.0:
                 raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
             sup_scores = [self._supervised_heldout(X, y_enc, ch) for ch in chains[1:]]

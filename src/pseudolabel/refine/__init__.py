@@ -11,6 +11,7 @@ from pseudolabel.refine.partial_ot import (
     rho_schedule,
 )
 from pseudolabel.refine.prior import estimate_prior, resolve_prior
+from pseudolabel.refine.prototype_band import PrototypeBand
 from pseudolabel.refine.sinkhorn import SinkhornBalance, sinkhorn
 from pseudolabel.refine.smoothing import LabelSmoothing, smooth_labels
 from pseudolabel.refine.temporal import TemporalEnsemble
@@ -22,6 +23,7 @@ __all__ = [
     "LabelCorrection",
     "LabelSmoothing",
     "PartialOT",
+    "PrototypeBand",
     "SinkhornBalance",
     "TemperatureScaling",
     "TemporalEnsemble",

@@ -1,0 +1,117 @@
+"""Prototype teacher: cosine similarity to class prototypes, softmax with a temperature.
+
+``p_ik = softmax_k( max_j cos(f_i, μ_kj) / T )`` where ``μ_kj`` are the prototypes of class k:
+the (weighted) class mean, or ``n_prototypes`` k-means centres of the class's rows when a class
+is multi-modal. The PS-TTL temperature is T = 0.1 (Gao et al. 2024, "PS-TTL: Prototype-based
+Soft-labels and Test-Time Learning for Few-shot Object Detection"), where the soft labels rescue
+middle-confidence detections; the same rule as a standalone teacher is a nearest-class-mean
+classifier with calibrated-looking probabilities.
+
+``center=True`` subtracts the mean of all rows seen in ``fit`` (labeled and unlabeled) before
+the cosine, as SimpleShot's "CL2N" (Wang et al. 2019, "SimpleShot: Revisiting Nearest-Neighbor
+Classification for Few-Shot Learning"): raw features that are all non-negative (pixels, ReLU
+activations, counts) otherwise have cosines near 1 for every class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.cluster import KMeans
+from sklearn.utils.validation import check_is_fitted
+
+from pseudolabel.core.ops import softmax
+from pseudolabel.core.registry import register
+
+
+def unit_rows(A: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
+    A = np.asarray(A, dtype=np.float64)
+    n = np.linalg.norm(A, axis=1, keepdims=True)
+    return np.divide(A, n, out=np.zeros_like(A), where=n > 0)
+
+
+def prototype_scores(features, prototypes, labels, n_classes: int, temperature: float) -> np.ndarray:
+    """``softmax_k( max_{j: labels_j = k} cos(f, μ_j) / T )``; classes without a prototype get 0."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    cos = unit_rows(features) @ unit_rows(prototypes).T  # (n, P)
+    logits = np.full((len(cos), n_classes), -np.inf)
+    labels = np.asarray(labels, dtype=np.int64)
+    for k in np.unique(labels):  # loop over classes; the max over a class's prototypes is vectorised
+        logits[:, k] = cos[:, labels == k].max(axis=1) / temperature
+    return softmax(logits, axis=1)
+
+
+def class_prototypes(
+    X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, n_classes: int, n_prototypes: int = 1, random_state=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class prototypes ``(P, d)`` and their class labels ``(P,)``.
+
+    One prototype = the weighted class mean. Several = weighted k-means centres (at most one per
+    row of the class) on the unit-normalised rows, so the centres follow the cosine geometry.
+    """
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
+    protos, labels = [], []
+    for k in range(n_classes):
+        rows = np.flatnonzero((y == k) & (w > 0))
+        if len(rows) == 0:
+            continue
+        m = min(int(n_prototypes), len(rows))
+        if m <= 1:
+            protos.append(np.average(X[rows], axis=0, weights=w[rows])[None])
+        else:
+            km = KMeans(n_clusters=m, n_init=3, random_state=random_state)
+            km.fit(unit_rows(X[rows]), sample_weight=w[rows])
+            protos.append(km.cluster_centers_)
+        labels.append(np.full(len(protos[-1]), k))
+    if not protos:
+        raise ValueError("no class has a labeled row with positive weight; cannot build prototypes")
+    return np.vstack(protos), np.concatenate(labels)
+
+
+@register("teacher", "prototype")
+class PrototypeTeacher(BaseEstimator):
+    """Nearest-prototype teacher with a softmax over cosine similarities.
+
+    n_prototypes : prototypes per class (1 = class mean; more = k-means within the class).
+    temperature : softmax temperature T on cosines (PS-TTL: 0.1).
+    center : subtract the mean of all rows given to ``fit`` before the cosine.
+    random_state : seed of the within-class k-means.
+
+    Rows with ``y == -1`` only contribute to the centering mean; ``sample_weight`` weights the
+    class means (in ``SelfTrainer``, pseudo-label seeds count with their confidence).
+    """
+
+    def __init__(self, n_prototypes: int = 1, temperature: float = 0.1, center: bool = True, random_state=None):
+        self.n_prototypes = n_prototypes
+        self.temperature = temperature
+        self.center = center
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> PrototypeTeacher:
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.int64)
+        if X.ndim != 2 or len(y) != len(X):
+            raise ValueError(f"X must be 2-D with one row per label; got X {X.shape}, y {y.shape}")
+        if int(self.n_prototypes) < 1:
+            raise ValueError(f"n_prototypes must be at least 1, got {self.n_prototypes}")
+        if not (y >= 0).any():
+            raise ValueError("the prototype teacher got no labeled rows (every y is -1)")
+        self.n_classes_ = int(n_classes if n_classes is not None else y.max() + 1)
+        self.mean_ = X.mean(axis=0) if self.center else np.zeros(X.shape[1])
+        self.prototypes_, self.prototype_labels_ = class_prototypes(
+            X - self.mean_, y, sample_weight, self.n_classes_, self.n_prototypes, self.random_state
+        )
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "prototypes_")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.mean_):
+            raise ValueError(f"X must have {len(self.mean_)} features, got shape {X.shape}")
+        return prototype_scores(X - self.mean_, self.prototypes_, self.prototype_labels_, self.n_classes_, float(self.temperature))
+
+    def transduce(self, X, y=None, sample_weight=None, *, n_classes: int | None = None) -> np.ndarray:
+        """``fit`` then ``predict_proba`` on the same rows."""
+        return self.fit(X, y, sample_weight, n_classes=n_classes).predict_proba(X)
