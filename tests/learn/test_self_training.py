@@ -68,7 +68,7 @@ def cluster_assumption_violated(seed, n=1500, d=10):
 
 
 def test_guard_never_worse_than_supervised_when_unlabeled_rows_hurt():
-    sup, ours, raw = [], [], []
+    sup, ours, raw, auto = [], [], [], []
     for seed in range(4):
         X, y = cluster_assumption_violated(seed)
         Xte, yte = cluster_assumption_violated(100 + seed)
@@ -78,18 +78,34 @@ def test_guard_never_worse_than_supervised_when_unlabeled_rows_hurt():
             ys[rng.choice(np.flatnonzero(y == c), 10, replace=False)] = c
         sup.append((default_student().fit(X[ys >= 0], ys[ys >= 0]).predict(Xte) == yte).mean())
         with pytest.warns(UserWarning, match="did not beat supervised-only"):
-            model = SelfTrainer(random_state=seed).fit(X, ys)
+            model = SelfTrainer(teacher="graph", random_state=seed).fit(X, ys)
         assert model.fallback_
         ours.append((model.predict(Xte) == yte).mean())
-        raw.append((SelfTrainer(random_state=seed, fallback=False).fit(X, ys).predict(Xte) == yte).mean())
-    assert np.mean(raw) < np.mean(sup) - 0.1  # the data really punishes self-training...
-    assert np.mean(ours) >= np.mean(sup) - 1e-9  # ...and the guard keeps us at supervised level
+        raw.append((SelfTrainer(teacher="graph", random_state=seed, fallback=False).fit(X, ys).predict(Xte) == yte).mean())
+        auto.append((SelfTrainer(random_state=seed).fit(X, ys).predict(Xte) == yte).mean())
+    assert np.mean(raw) < np.mean(sup) - 0.1  # the data really punishes graph self-training...
+    assert np.mean(ours) >= np.mean(sup) - 1e-9  # ...the guard keeps it at supervised level
+    assert np.mean(auto) >= np.mean(sup) - 1e-9  # and so does the default
+
+
+def test_auto_runs_candidates_on_the_same_folds_and_keeps_the_best():
+    X, ys, _ = blobs(7)
+    model = SelfTrainer(random_state=0).fit(X, ys)
+    assert [c["teacher"] for c in model.candidates_] == ["graph", "self"]
+    chosen = [c for c in model.candidates_ if c["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["heldout_accuracy"] == max(c["heldout_accuracy"] for c in model.candidates_)
+    assert model.config_["teacher"] == chosen[0]["teacher"]
+    # a fixed part of the configuration applies to every candidate
+    fixed = SelfTrainer(select="softmatch", random_state=0).fit(X, ys)
+    assert {c["select"] for c in fixed.candidates_} == {"softmatch"}
+    single = SelfTrainer(teacher="self", random_state=0).fit(X, ys)
+    assert len(single.candidates_) == 1 and single.config_["select"] == "freematch"
 
 
 def test_human_labels_win_and_inputs_untouched():
     X, ys, y = blobs()
     X0, ys0 = X.copy(), ys.copy()
-    model = SelfTrainer(random_state=0).fit(X, ys)
+    model = SelfTrainer(random_state=0, fallback=False).fit(X, ys)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(ys, ys0)
     lab = ys >= 0
@@ -162,7 +178,7 @@ def test_history_early_stopping_and_determinism():
 
 def test_named_components_and_record(tmp_path):
     X, ys, _ = blobs(6)
-    model = SelfTrainer(refine="calibrate,align(target='uniform'),sinkhorn(prior='uniform')", select="softmatch", random_state=0).fit(X, ys)
+    model = SelfTrainer(refine="calibrate,align(target='uniform'),sinkhorn(prior='uniform')", select="softmatch", random_state=0, fallback=False).fit(X, ys)
     pl = model.pseudo_labels_
     assert isinstance(pl, PseudoLabels)
     assert ((pl.weight > 0) & (pl.weight <= 1)).all()  # SoftMatch weights are soft

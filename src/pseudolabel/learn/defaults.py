@@ -16,12 +16,19 @@ def default_student() -> Pipeline:
     return Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=1.0, max_iter=1000))])
 
 
-DEFAULTS = {
-    "teacher": "graph",
-    "refine": "calibrate,sinkhorn",
-    "select": "threshold(threshold=0.0)",
-}
-"""What ``SelfTrainer(teacher="auto", refine="auto", select="auto")`` resolves to."""
+AUTO_CANDIDATES: tuple[dict, ...] = (
+    {"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "threshold(threshold=0.0)"},
+    {"teacher": "self", "refine": "calibrate", "select": "freematch"},
+)
+"""``SelfTrainer(teacher="auto")`` runs each configuration on the same held-out folds and keeps the
+one with the best held-out accuracy (see BENCHMARKS.md, "method matrix", for why these)."""
+
+TEACHER_DEFAULTS: dict[str, dict] = {c["teacher"]: {"refine": c["refine"], "select": c["select"]} for c in AUTO_CANDIDATES}
+"""``refine="auto"`` / ``select="auto"`` for an explicitly named teacher."""
+
+FALLBACK_DEFAULTS = {"refine": "calibrate,sinkhorn", "select": "threshold(threshold=0.0)"}
+"""``refine="auto"`` / ``select="auto"`` for any other teacher."""
+
 
 
 def _hgb():

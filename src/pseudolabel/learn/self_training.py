@@ -30,6 +30,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import binomtest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import type_of_target
@@ -44,7 +45,12 @@ from pseudolabel.audit.metrics import pseudo_label_quality
 from pseudolabel.core.ops import EPS
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make, split_specs
-from pseudolabel.learn.defaults import DEFAULTS, default_student
+from pseudolabel.learn.defaults import (
+    AUTO_CANDIDATES,
+    FALLBACK_DEFAULTS,
+    TEACHER_DEFAULTS,
+    default_student,
+)
 from pseudolabel.teachers.estimator import (
     EstimatorTeacher,
     accepts_sample_weight,
@@ -89,7 +95,10 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     teacher_weight : weight of the teacher in ``predict_proba`` (``"auto"``: 0.5 when the teacher
         is not the student itself and can score new rows, else 0).
     labeled_weight : sample weight of human-labeled rows in the student's fit.
-    fallback : return the supervised-only student when self-training does not beat it held-out.
+    fallback : the guard. Self-training is kept only if it beats a supervised-only student on the
+        held-out labels with a one-sided sign-test p-value below this level (paired over the rows
+        where exactly one of them is right; default 0.2); otherwise the supervised student is
+        returned. ``False`` disables the guard.
     unlabeled : marker of unlabeled rows in ``y`` (NaN/None also count for float/object ``y``).
     random_state : seed for the folds and any randomised component.
     verbose : print one line per round.
@@ -109,7 +118,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         patience: int = 2,
         teacher_weight="auto",
         labeled_weight: float = 1.0,
-        fallback: bool = True,
+        fallback: float | bool = 0.2,
         unlabeled=-1,
         random_state=None,
         verbose: int = 0,
@@ -131,10 +140,19 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.callback = callback
 
     # ------------------------------------------------------------------ configuration
-    def _components(self):
-        teacher = DEFAULTS["teacher"] if self.teacher == "auto" else self.teacher
-        refine = DEFAULTS["refine"] if isinstance(self.refine, str) and self.refine == "auto" else self.refine
-        select = DEFAULTS["select"] if isinstance(self.select, str) and self.select == "auto" else self.select
+    def _configs(self) -> list[dict]:
+        """The configuration(s) to run: one, or the ``auto`` candidates (user-fixed parts win)."""
+        fixed = {k: getattr(self, k) for k in ("refine", "select") if not (isinstance(getattr(self, k), str) and getattr(self, k) == "auto")}
+        if isinstance(self.teacher, str) and self.teacher == "auto":
+            return [{**cfg, **fixed} for cfg in AUTO_CANDIDATES]
+        name = self.teacher if isinstance(self.teacher, str) else None
+        base = TEACHER_DEFAULTS.get(name.split("(")[0].strip().lower(), FALLBACK_DEFAULTS) if name else FALLBACK_DEFAULTS
+        return [{"teacher": self.teacher, **base, **fixed}]
+
+    @staticmethod
+    def _components(config: dict):
+        """Teacher object (None = the student itself), refiner objects and the selector of a config."""
+        teacher, refine, select = config["teacher"], config["refine"], config["select"]
         if isinstance(teacher, str) and teacher == "self":
             teacher_obj = None
         elif isinstance(teacher, str):
@@ -145,7 +163,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             teacher_obj = EstimatorTeacher(teacher)
         else:
             raise TypeError(
-                f"teacher must be 'self', 'graph', a registered name, a classifier with predict_proba "
+                f"teacher must be 'auto', 'self', 'graph', a registered name, a classifier with predict_proba "
                 f"or an object with transduce(); got {type(teacher).__name__}"
             )
         if refine is None:
@@ -228,17 +246,31 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if len(classes) < 2 or len(pool) == 0:
             self._fit_supervised_only(X, y_enc, lab)
         else:
-            teacher, refiners, selector = self._components()
-            self.teacher_name_ = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
-            chains = self._make_chains(y_enc, lab, pool, refiners, selector)
-            tw = self.teacher_weight
-            blend = teacher is not None and getattr(teacher, "predicts_new_rows", True)
-            self.teacher_weight_ = (0.5 if blend else 0.0) if tw == "auto" else float(tw)
-            if not 0.0 <= self.teacher_weight_ <= 1.0:
-                raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
-            sup_scores = [self._supervised_heldout(X, y_enc, ch) for ch in chains[1:]]
-            best = self._run_rounds(X, y_enc, teacher, chains, _pooled_accuracy(sup_scores))
-            self._finish(X, y_enc, lab, pool, best, sup_scores)
+            n_folds = self._n_folds(y_enc, lab)
+            runs, sup_scores = [], None
+            for config in self._configs():
+                teacher, refiners, selector = self._components(config)
+                self.teacher_name_ = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
+                tw = self.teacher_weight
+                blend = teacher is not None and getattr(teacher, "predicts_new_rows", True)
+                self.teacher_weight_ = (0.5 if blend else 0.0) if tw == "auto" else float(tw)
+                if not 0.0 <= self.teacher_weight_ <= 1.0:
+                    raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
+                chains = self._make_chains(y_enc, lab, pool, refiners, selector, n_folds)
+                if sup_scores is None:  # the folds are the same for every configuration
+                    sup_scores = [self._supervised_heldout(X, y_enc, ch) for ch in chains[1:]]
+                self.history_ = []
+                best = self._run_rounds(X, y_enc, teacher, chains, _pooled_accuracy(sup_scores))
+                runs.append({"config": config, "best": best, "history": self.history_, "name": self.teacher_name_, "weight": self.teacher_weight_})
+            # candidates compete on held-out accuracy (ties: the earlier, i.e. preferred, one)
+            chosen = max(runs, key=lambda run: -np.inf if np.isnan(run["best"]["acc"]) else run["best"]["acc"])
+            self.candidates_ = [
+                {**{k: str(v) for k, v in run["config"].items()}, "heldout_accuracy": run["best"]["acc"], "best_round": run["best"]["round"], "chosen": run is chosen}
+                for run in runs
+            ]
+            self.config_ = {k: str(v) for k, v in chosen["config"].items()}
+            self.history_, self.teacher_name_, self.teacher_weight_ = chosen["history"], chosen["name"], chosen["weight"]
+            self._finish(X, y_enc, lab, pool, chosen["best"], sup_scores)
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
 
@@ -252,8 +284,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.transduction_ = self.classes_[y_enc]
         self.n_rounds_ = self.best_round_ = 0
 
-    def _make_chains(self, y_enc, lab, pool, refiners, selector) -> list[_Chain]:
-        """The main chain plus one chain per stratified fold of the labels (hidden = treated as unlabeled)."""
+    def _n_folds(self, y_enc, lab) -> int:
+        """Held-out folds: ``cv`` capped by the smallest class count (0 = none, with a warning)."""
         counts = np.bincount(y_enc[lab], minlength=len(self.classes_))
         n_folds = 0 if not self.cv or self.cv < 2 else int(min(self.cv, counts.min()))
         if self.cv and self.cv >= 2 and n_folds < 2:
@@ -263,6 +295,11 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
+            return 0
+        return n_folds
+
+    def _make_chains(self, y_enc, lab, pool, refiners, selector, n_folds: int) -> list[_Chain]:
+        """The main chain plus one chain per stratified fold of the labels (hidden = treated as unlabeled)."""
         chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector)]
         if n_folds >= 2:
             skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
@@ -357,11 +394,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.estimator_, self.teacher_, record = best["student"], best["teacher"], best["record"]
         self.heldout_ = {"scores": best["scores"], "round": best["round"]}
         sup_acc = _pooled_accuracy(sup_scores)
-        if sup_scores and self.fallback and sup_acc > best["acc"]:
+        p_value = _sign_test(best["scores"], sup_scores)
+        self.guard_ = {"heldout_accuracy": best["acc"], "supervised_heldout_accuracy": sup_acc, "p_value": p_value}
+        if sup_scores and self.fallback and not p_value < float(self.fallback):
             warnings.warn(
                 f"self-training did not beat supervised-only training on held-out labels "
-                f"({best['acc']:.3f} vs {sup_acc:.3f}); returning the supervised model. Its predictions are "
-                "reported as pseudo-labels with weight 0. Pass fallback=False to keep self-training.",
+                f"({best['acc']:.3f} vs {sup_acc:.3f}, sign-test p = {p_value:.2f} ≥ {float(self.fallback)}); returning "
+                "the supervised model. Its predictions are reported as pseudo-labels with weight 0. "
+                "Pass fallback=False to keep self-training.",
                 UserWarning,
                 stacklevel=3,
             )
@@ -514,6 +554,22 @@ def _pooled_accuracy(scores: list[dict]) -> float:
     y = np.concatenate([s["y"] for s in scores])
     pred = np.concatenate([s["pred"].argmax(axis=1) for s in scores])
     return float((y == pred).mean()) if len(y) else float("nan")
+
+
+def _sign_test(ssl_scores: list[dict], sup_scores: list[dict]) -> float:
+    """One-sided sign test on the held-out rows where exactly one of the two predictors is right.
+
+    p = P(X ≥ wins | X ~ Binomial(wins + losses, ½)); 1.0 when self-training never wins.
+    """
+    if not ssl_scores or not sup_scores:
+        return float("nan")
+    y = np.concatenate([s["y"] for s in sup_scores])
+    ssl = np.concatenate([s["pred"].argmax(axis=1) for s in ssl_scores]) == y
+    sup = np.concatenate([s["pred"].argmax(axis=1) for s in sup_scores]) == y
+    wins, losses = int((ssl & ~sup).sum()), int((~ssl & sup).sum())
+    if wins == 0:
+        return 1.0
+    return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)
 
 
 def _try_cast(values: np.ndarray, dtype) -> np.ndarray:
