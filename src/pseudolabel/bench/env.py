@@ -133,5 +133,13 @@ def thread_env() -> dict:
     return {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
+def load_average() -> float | None:
+    """1-minute load average of the machine (other processes slow timed runs down)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")

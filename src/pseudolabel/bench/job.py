@@ -50,6 +50,7 @@ def run_job(job: dict, feats: Features, *, threads: int = 1, student: str = "log
     else:
         X_fit, y_fit_rows = X, y_fit
 
+    load = env.load_average()
     with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=threads):
         warnings.simplefilter("always")
         _limit_torch(threads)
@@ -80,7 +81,8 @@ def run_job(job: dict, feats: Features, *, threads: int = 1, student: str = "log
     if "fallback" in extras:
         metrics["fallback"] = float(bool(extras["fallback"]))
     msgs = sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0][:160]}" for w in caught})
-    return {**job, "status": "ok", "metrics": metrics, "extras": extras, "warnings": msgs[:5], "date": env.now()}
+    return {**job, "status": "ok", "metrics": metrics, "extras": extras, "warnings": msgs[:5], "date": env.now(),
+            "load_average": load}
 
 
 def _limit_torch(threads: int) -> None:

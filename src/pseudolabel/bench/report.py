@@ -61,6 +61,13 @@ def _best(idx: dict, dataset: str, budget, methods: list[str], metric: str = "ac
     return best
 
 
+def _load_range(results: dict) -> str:
+    loads = sorted(r["load_average"] for r in results["runs"] if r.get("load_average") is not None)
+    if not loads:
+        return "n/a"
+    return f"median {loads[len(loads) // 2]:.1f}, range {loads[0]:.1f}–{loads[-1]:.1f}"
+
+
 def markdown(results: dict) -> str:
     idx = _index(results)
     mach, ver, thr = results.get("machine", {}), results.get("versions", {}), results.get("threads", {})
@@ -72,6 +79,8 @@ def markdown(results: dict) -> str:
         f"- Date: {results.get('date')}; code: {results.get('git') or 'n/a'}; total {results.get('total_seconds', '–')} s",
         f"- Machine: {mach.get('cpu')}, {mach.get('usable_cores')} usable cores, {mach.get('memory_gib')} GiB RAM, no GPU; {mach.get('platform')}",
         f"- Threads: {thr.get('per_run')} BLAS/OpenMP/torch thread(s) per run, {thr.get('n_jobs')} run(s) at a time; env {thr.get('environment')}",
+        f"- Machine load: 1-minute load average at the start of the runs {_load_range(results)} (above the core count, "
+        "other processes shared the CPU and wall times are inflated)",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items() if v),
         f"- Protocol: seeds {results.get('protocol', {}).get('seeds')}; labeled rows drawn per class from the train split "
         "(stratified, seeded), the rest of the train split is the unlabeled pool; scores on the test split, never "
