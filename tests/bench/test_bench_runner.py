@@ -141,8 +141,10 @@ def test_budget_larger_than_smallest_class_is_skipped(tmp_path, monkeypatch):
 
 
 def test_command_reproduces_the_arguments():
-    cmd = runner._command("quick", ["digits", "trec"], ["supervised"], 2, [4, 10], "out/x", None, 1)
-    assert cmd == "pseudolabel bench --suite quick --datasets digits,trec --methods supervised --seeds 2 --labels-per-class 4,10 --out out/x"
+    cmd = runner._command("quick", ["digits", "trec"], ["supervised"], 2, [4, 10], "out/x", None, 1, 1, 3600.0)
+    assert cmd == ("pseudolabel bench --suite quick --datasets digits,trec --methods supervised --seeds 2 "
+                   "--labels-per-class 4,10 --out out/x --timeout 3600")
+    assert runner._command("smoke", None, None, None, None, "results/bench", None) == "pseudolabel bench --suite smoke"
 
 
 def test_module_entry_point_lists_and_rebuilds_reports(smoke, capsys):

@@ -50,6 +50,7 @@ def run_job(job: dict, feats: Features, *, threads: int = 1, student: str = "log
     else:
         X_fit, y_fit_rows = X, y_fit
 
+    _preload_thread_pools(method)
     load = env.load_average()
     with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=threads):
         warnings.simplefilter("always")
@@ -83,6 +84,17 @@ def run_job(job: dict, feats: Features, *, threads: int = 1, student: str = "log
     msgs = sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0][:160]}" for w in caught})
     return {**job, "status": "ok", "metrics": metrics, "extras": extras, "warnings": msgs[:5], "date": env.now(),
             "load_average": load}
+
+
+def _preload_thread_pools(method) -> None:
+    """Import the libraries that bring their own thread pools (faiss's OpenMP, torch) *before*
+    ``threadpool_limits``: it only limits pools that are loaded when it is entered."""
+    import importlib.util
+
+    names = ["faiss"] + (["torch"] if "module:torch" in method.requires else [])
+    for name in names:
+        if name not in sys.modules and importlib.util.find_spec(name) is not None:
+            __import__(name)
 
 
 def _limit_torch(threads: int) -> None:

@@ -126,7 +126,8 @@ def run_bench(
         else:
             runnable.append(m)
     if command is None:
-        command = _command(suite, datasets if explicit_datasets else None, methods, seeds, labels_per_class, out_dir, data_dir, threads)
+        command = _command(suite, datasets if explicit_datasets else None, methods, seeds, labels_per_class, out_dir, data_dir,
+                           threads, n_jobs, timeout)
     results = {
         "suite": suite,
         "command": command,
@@ -326,7 +327,7 @@ def _progress(console, i: int, n: int, rec: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- outputs
-def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads) -> str:
+def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads=1, n_jobs=1, timeout=None) -> str:
     parts = ["pseudolabel", "bench", "--suite", suite]
     if datasets is not None:
         parts += ["--datasets", ",".join(datasets)]
@@ -342,6 +343,10 @@ def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_di
         parts += ["--data-dir", str(data_dir)]
     if threads != 1:
         parts += ["--threads", str(threads)]
+    if n_jobs != 1:
+        parts += ["--n-jobs", str(n_jobs)]
+    if timeout is not None:
+        parts += ["--timeout", f"{timeout:g}"]
     return shlex.join(parts)
 
 
