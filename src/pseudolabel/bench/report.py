@@ -65,7 +65,12 @@ def _load_range(results: dict) -> str:
     loads = sorted(r["load_average"] for r in results["runs"] if r.get("load_average") is not None)
     if not loads:
         return "n/a"
-    return f"median {loads[len(loads) // 2]:.1f}, range {loads[0]:.1f}–{loads[-1]:.1f}"
+    median = loads[len(loads) // 2]
+    text = f"median {median:.1f}, range {loads[0]:.1f}–{loads[-1]:.1f}"
+    cores = results.get("machine", {}).get("usable_cores") or 0
+    if cores and median > cores:
+        text += f" (above the {cores} cores: other processes shared the CPU, wall times are inflated)"
+    return text
 
 
 def markdown(results: dict) -> str:
@@ -79,8 +84,7 @@ def markdown(results: dict) -> str:
         f"- Date: {results.get('date')}; code: {results.get('git') or 'n/a'}; total {results.get('total_seconds', '–')} s",
         f"- Machine: {mach.get('cpu')}, {mach.get('usable_cores')} usable cores, {mach.get('memory_gib')} GiB RAM, no GPU; {mach.get('platform')}",
         f"- Threads: {thr.get('per_run')} BLAS/OpenMP/torch thread(s) per run, {thr.get('n_jobs')} run(s) at a time; env {thr.get('environment')}",
-        f"- Machine load: 1-minute load average at the start of the runs {_load_range(results)} (above the core count, "
-        "other processes shared the CPU and wall times are inflated)",
+        f"- Machine load: 1-minute load average at the start of the runs {_load_range(results)}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items() if v),
         f"- Protocol: seeds {results.get('protocol', {}).get('seeds')}; labeled rows drawn per class from the train split "
         "(stratified, seeded), the rest of the train split is the unlabeled pool; scores on the test split, never "
@@ -273,8 +277,9 @@ def write_plots(results: dict, out_dir: str | Path) -> list[Path]:
     fig.tight_layout()
     _legend(fig, handles)
     p = out_dir / "accuracy_vs_labels.png"
-    fig.savefig(p, dpi=110, bbox_inches="tight")
+    fig.savefig(p, dpi=90, bbox_inches="tight")
     plt.close(fig)
+    _shrink_png(p)
     paths.append(p)
 
     # pseudo-label precision vs coverage: rows = datasets, columns = budgets
@@ -309,7 +314,19 @@ def write_plots(results: dict, out_dir: str | Path) -> list[Path]:
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     _legend(fig, handles)
     p = out_dir / "pl_precision_coverage.png"
-    fig.savefig(p, dpi=100, bbox_inches="tight")
+    fig.savefig(p, dpi=72, bbox_inches="tight")
     plt.close(fig)
+    _shrink_png(p)
     paths.append(p)
     return paths
+
+
+def _shrink_png(path: Path) -> None:
+    """Re-save with a 128-colour palette: a few line colours need no 24-bit RGB (4-5× smaller files)."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow comes with matplotlib
+        return
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
