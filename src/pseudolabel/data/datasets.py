@@ -3,13 +3,18 @@
 ``digits`` ships inside scikit-learn and ``mnist1d`` is generated offline; MNIST, AG News, TREC-6,
 SST-2 and MR are read from a data folder laid out like ``../shared/data`` (``mnist/``,
 ``ag_news/``, ``sentence_cls/``). The folder is ``data_dir`` if given, else ``$PSEUDOLABEL_DATA``,
-else the first of ``<repo>/../shared/data`` and ``<repo>/data`` that exists.
+else the first ``shared/data`` found next to the repository or one of its parent folders, else
+``<repo>/data`` or ``./data``.
+
+Every loader records the files it read in ``Dataset.meta["files"]``; :func:`source_hash` turns
+them into the sha256 that keys cached features (``bench/features.py``).
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +52,9 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env)
     repo = Path(__file__).resolve().parents[3]
-    for cand in (repo.parent / "shared" / "data", repo / "data", Path.cwd() / "data"):
+    # a worktree may sit deeper than the checkout next to ``shared/`` (e.g. /work/wt/<name>)
+    cands = [anc / "shared" / "data" for anc in repo.parents] + [repo / "data", Path.cwd() / "data"]
+    for cand in cands:
         if cand.is_dir():
             return cand
     return repo.parent / "shared" / "data"
@@ -70,7 +77,9 @@ def load_digits_split(test_size: float = 0.3, seed: int = 0) -> Dataset:
 
     X, y = load_digits(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)
-    return Dataset("digits", Xtr, ytr, Xte, yte, [str(i) for i in range(10)], "image", (8, 8))
+    meta = {"split": f"fixed stratified {1 - test_size:.0%}/{test_size:.0%} split (seed {seed})",
+            "source": f"sklearn.datasets.load_digits, scikit-learn {_version('scikit-learn')}"}
+    return Dataset("digits", Xtr, ytr, Xte, yte, [str(i) for i in range(10)], "image", (8, 8), meta)
 
 
 def load_mnist1d(n_samples: int = 5000, seed: int = 42) -> Dataset:
@@ -92,6 +101,8 @@ def load_mnist1d(n_samples: int = 5000, seed: int = 42) -> Dataset:
         [str(i) for i in range(10)],
         "sequence",
         (1, np.asarray(d["x"]).shape[1]),
+        {"split": "the generator's own 80/20 split",
+         "source": f"mnist1d {_version('mnist1d')} make_dataset(num_samples={n_samples}, seed={seed})"},
     )
 
 
@@ -122,60 +133,94 @@ def load_mnist(root: str | os.PathLike | None = None, flatten: bool = True) -> D
     yte = read_idx(_need(d / "t10k-labels-idx1-ubyte.gz", "MNIST test labels")).astype(np.int64)
     if flatten:
         Xtr, Xte = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
-    return Dataset("mnist", Xtr, ytr, Xte, yte, [str(i) for i in range(10)], "image", (1, 28, 28))
+    files = [*train_img, d / "train-labels-idx1-ubyte.gz", d / "t10k-images-idx3-ubyte.gz", d / "t10k-labels-idx1-ubyte.gz"]
+    meta = {"split": "official 60k/10k", "files": [str(f) for f in files]}
+    return Dataset("mnist", Xtr, ytr, Xte, yte, [str(i) for i in range(10)], "image", (1, 28, 28), meta)
 
 
 # ---------------------------------------------------------------------------- text sets
-def load_ag_news(root: str | os.PathLike | None = None) -> Dataset:
-    """AG News: the 10,001-row train subset (description text) and the official 7,600-row test
-    split (title + description)."""
+def _ag_text(text: str) -> str:
+    # AG News marks most line breaks in a text with a lone backslash ("second\\team")
+    return " ".join(text.replace("\\", " ").split())
+
+
+def load_ag_news(root: str | os.PathLike | None = None, test_fields: str = "description") -> Dataset:
+    """AG News: the 10,001-row subset of the official train split (``alps_train_subset10k.tsv``)
+    and the official 7,600-row test split (``test.csv``).
+
+    The train subset carries the description only, so by default the test rows do too
+    (``test_fields="description"``); ``"title+description"`` prepends the title as most papers do
+    on the full data, at the cost of a train/test mismatch in the text field.
+    """
+    if test_fields not in ("description", "title+description"):
+        raise ValueError(f"test_fields must be 'description' or 'title+description', got {test_fields!r}")
     d = _need(data_dir(root) / "ag_news", "the AG News folder")
-    classes = _need(d / "classes.txt", "ag_news/classes.txt").read_text(encoding="utf-8").split()
+    classes_file = _need(d / "classes.txt", "ag_news/classes.txt")
+    classes = classes_file.read_text(encoding="utf-8").split()
     name_to_id = {c: i for i, c in enumerate(classes)}
+    train_file = _need(d / "alps_train_subset10k.tsv", "ag_news/alps_train_subset10k.tsv")
     texts, labels = [], []
-    with open(_need(d / "alps_train_subset10k.tsv", "ag_news/alps_train_subset10k.tsv"), encoding="utf-8") as fh:
-        for line in fh:
+    with open(train_file, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
             line = line.rstrip("\n")
             if not line:
                 continue
+            if "\t" not in line:
+                raise ValueError(f"{train_file}:{lineno}: expected 'text<TAB>label', found no TAB")
             text, label = line.rsplit("\t", 1)
-            texts.append(text)
+            if label not in name_to_id:
+                raise ValueError(f"{train_file}:{lineno}: label {label!r} is not in classes.txt {classes}")
+            texts.append(_ag_text(text))
             labels.append(name_to_id[label])
+    test_file = _need(d / "test.csv", "ag_news/test.csv")
     test_texts, test_labels = [], []
-    with open(_need(d / "test.csv", "ag_news/test.csv"), newline="", encoding="utf-8") as fh:
+    with open(test_file, newline="", encoding="utf-8") as fh:
         for row in csv.reader(fh):
             test_labels.append(int(row[0]) - 1)
-            test_texts.append(f"{row[1]} {row[2]}".replace("\\", " "))
-    return Dataset("ag_news", texts, np.array(labels), test_texts, np.array(test_labels), classes, "text")
+            text = row[2] if test_fields == "description" else f"{row[1]} {row[2]}"
+            test_texts.append(_ag_text(text))
+    meta = {
+        "split": f"train: 10,001-row subset of the official train split; test: official test split ({test_fields})",
+        "files": [str(classes_file), str(train_file), str(test_file)],
+        "test_fields": test_fields,
+    }
+    return Dataset("ag_news", texts, np.array(labels), test_texts, np.array(test_labels), classes, "text", meta=meta)
 
 
 def _read_kim(path: Path) -> tuple[list[str], np.ndarray]:
     """Kim-2014 format: ``<label> <text>`` per line, latin-1 safe."""
     texts, labels = [], []
-    for line in path.read_text(encoding="latin-1").split("\n"):  # not splitlines: texts hold \x0c etc.
+    for lineno, line in enumerate(path.read_text(encoding="latin-1").split("\n"), 1):  # not splitlines: texts hold \x0c etc.
         if not line.strip():
             continue
-        label, text = line.split(" ", 1)
+        label, _, text = line.partition(" ")
+        if not label.lstrip("-").isdigit():
+            raise ValueError(f"{path}:{lineno}: expected '<integer label> <text>', got {line[:40]!r}")
         labels.append(int(label))
         texts.append(text.strip())
-    return texts, np.array(labels)
+    return texts, np.array(labels, dtype=np.int64)
 
 
 def load_trec(root: str | os.PathLike | None = None) -> Dataset:
     """TREC-6 question type (5,452 train / 500 test)."""
     d = _need(data_dir(root) / "sentence_cls", "the sentence_cls folder")
-    Xtr, ytr = _read_kim(_need(d / "TREC.train.all", "sentence_cls/TREC.train.all"))
-    Xte, yte = _read_kim(_need(d / "TREC.test.all", "sentence_cls/TREC.test.all"))
-    return Dataset("trec", Xtr, ytr, Xte, yte, ["DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"], "text")
+    tr, te = _need(d / "TREC.train.all", "sentence_cls/TREC.train.all"), _need(d / "TREC.test.all", "sentence_cls/TREC.test.all")
+    Xtr, ytr = _read_kim(tr)
+    Xte, yte = _read_kim(te)
+    meta = {"split": "official 5,452/500", "files": [str(tr), str(te)]}
+    return Dataset("trec", Xtr, ytr, Xte, yte, ["DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"], "text", meta=meta)
 
 
 def load_sst2(root: str | os.PathLike | None = None) -> Dataset:
     """SST-2 sentence level (6,920 train / 1,821 test; the 872-row dev set is in ``meta``)."""
     d = _need(data_dir(root) / "sentence_cls", "the sentence_cls folder")
-    Xtr, ytr = _read_kim(_need(d / "stsa.binary.train", "sentence_cls/stsa.binary.train"))
-    Xte, yte = _read_kim(_need(d / "stsa.binary.test", "sentence_cls/stsa.binary.test"))
+    tr, te = _need(d / "stsa.binary.train", "sentence_cls/stsa.binary.train"), _need(d / "stsa.binary.test", "sentence_cls/stsa.binary.test")
+    Xtr, ytr = _read_kim(tr)
+    Xte, yte = _read_kim(te)
+    meta = {"split": "official 6,920/1,821 (dev unused)", "files": [str(tr), str(te)]}
     dev = d / "stsa.binary.dev"
-    meta = {"dev": _read_kim(dev)} if dev.exists() else {}
+    if dev.exists():
+        meta["dev"] = _read_kim(dev)
     return Dataset("sst2", Xtr, ytr, Xte, yte, ["negative", "positive"], "text", meta=meta)
 
 
@@ -184,9 +229,11 @@ def load_mr(root: str | os.PathLike | None = None, test_size: float = 0.2, seed:
     from sklearn.model_selection import train_test_split
 
     d = _need(data_dir(root) / "sentence_cls", "the sentence_cls folder")
-    X, y = _read_kim(_need(d / "rt-polarity.all", "sentence_cls/rt-polarity.all"))
+    path = _need(d / "rt-polarity.all", "sentence_cls/rt-polarity.all")
+    X, y = _read_kim(path)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)
-    return Dataset("mr", list(Xtr), ytr, list(Xte), yte, ["negative", "positive"], "text")
+    meta = {"split": f"fixed stratified {1 - test_size:.0%}/{test_size:.0%} split (seed {seed})", "files": [str(path)]}
+    return Dataset("mr", list(Xtr), ytr, list(Xte), yte, ["negative", "positive"], "text", meta=meta)
 
 
 LOADERS = {
@@ -221,3 +268,27 @@ def sample_labels(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
         pick = rng.choice(rows, per_class, replace=False)
         out[pick] = c
     return out
+
+
+def source_hash(ds: Dataset) -> str:
+    """sha256 over the bytes of the files a dataset was read from (or its generator's description
+    when it ships inside a package), so caches invalidate when the data changes."""
+    h = hashlib.sha256(ds.name.encode())
+    files = ds.meta.get("files")
+    if not files:
+        h.update(str(ds.meta.get("source", "")).encode())
+    for f in files or []:
+        h.update(Path(f).name.encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,213 @@
+"""The methods a benchmark compares, by name.
+
+Every method is built from a :class:`MethodContext` and is used the same way: ``fit(X_train, y)``
+with ``-1`` for unlabeled rows (``kind="semi"``), or on the labeled rows only
+(``kind="supervised"``), or on every train row with its true label (``kind="full"``, the ceiling);
+then ``predict_proba(X_test)``. The student (the base classifier) is the same for every method on
+a dataset, so the comparison is about pseudo-labeling, not about the classifier.
+
+``pseudolabel``'s own configurations are rows of :data:`PSEUDOLABEL_CONFIGS` (``SelfTrainer``
+keyword arguments): a new family is one line there. A configuration whose teacher, refiner or
+selector is not registered in this install is listed as unavailable (with the missing name) and
+skipped, so the table can name families that are still landing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pseudolabel.core.registry import available, parse_spec, split_specs
+
+
+@dataclass
+class MethodContext:
+    """What a method may know when it is built (never the test set, never hidden pool labels)."""
+
+    n_classes: int
+    n_labeled: int
+    n_unlabeled: int
+    seed: int
+    student: Callable[[], object]
+    modality: str = "tabular"
+
+
+@dataclass(frozen=True)
+class BenchMethod:
+    name: str
+    family: str  # "reference", "scikit-learn", "pseudolabel" or "neural"
+    description: str
+    build: Callable[[MethodContext], object]
+    kind: str = "semi"  # "semi" | "supervised" | "full"
+    requires: tuple[str, ...] = ()  # "module:<name>" or "<teacher|refine|select>:<name>"
+    config: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+# ---------------------------------------------------------------------------- students
+def logistic_student():
+    """Standardised multinomial logistic regression (C=1): the default student of ``SelfTrainer``."""
+    from pseudolabel.learn.defaults import default_student
+
+    return default_student()
+
+
+STUDENTS: dict[str, Callable[[], object]] = {"logreg": logistic_student}
+
+
+# ---------------------------------------------------------------------------- pseudolabel configurations
+PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
+    # name: (what it is, SelfTrainer kwargs); the student is always the bench's student
+    "pseudolabel": ("SelfTrainer() defaults: graph teacher, calibrate + sinkhorn, keep all", {}),
+    "pseudolabel_self": (
+        "classic self-training: the student labels itself, calibrated, fixed threshold 0.95",
+        {"teacher": "self", "refine": "calibrate", "select": "threshold(threshold=0.95)"},
+    ),
+    "pseudolabel_flexmatch": (
+        "student as teacher, calibrated, FlexMatch class-adaptive thresholds",
+        {"teacher": "self", "refine": "calibrate", "select": "flexmatch"},
+    ),
+    "pseudolabel_freematch": (
+        "student as teacher, calibrated, FreeMatch self-adaptive thresholds",
+        {"teacher": "self", "refine": "calibrate", "select": "freematch"},
+    ),
+    "pseudolabel_softmatch": (
+        "student as teacher, calibrated, SoftMatch Gaussian soft weights",
+        {"teacher": "self", "refine": "calibrate", "select": "softmatch"},
+    ),
+    "pseudolabel_topk": (
+        "student as teacher, calibrated + sinkhorn, class-balanced top-k (half the pool)",
+        {"teacher": "self", "refine": "calibrate,sinkhorn", "select": "topk(k=0.5)"},
+    ),
+    "pseudolabel_graph_flexmatch": (
+        "graph teacher, calibrate + sinkhorn, FlexMatch thresholds",
+        {"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "flexmatch"},
+    ),
+    "pseudolabel_graph_softmatch": (
+        "graph teacher, calibrate + sinkhorn, SoftMatch weights",
+        {"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "softmatch"},
+    ),
+    # families landing in parallel (skipped with a message until their components are registered)
+    "pseudolabel_ensemble": ("bootstrap ensemble teacher (UPL-SFDA), calibrate + sinkhorn", {"teacher": "ensemble"}),
+    "pseudolabel_prototype": ("prototype teacher (class means, cosine)", {"teacher": "prototype"}),
+    "pseudolabel_erase": ("ERASE propagation teacher", {"teacher": "erase"}),
+    "pseudolabel_simmatch": ("SimMatch labeled-memory teacher", {"teacher": "simmatch"}),
+    "pseudolabel_cluster": ("clustering teacher (Sinkhorn / P²OT + Hungarian)", {"teacher": "cluster"}),
+    "pseudolabel_gmm": ("student as teacher, DLG-LC two-component GMM loss gate", {"teacher": "self", "refine": "calibrate", "select": "gmm"}),
+    "pseudolabel_grip": ("student as teacher, GRIP growing class-balanced top-k", {"teacher": "self", "refine": "calibrate", "select": "grip"}),
+}
+
+
+def _selftrainer(kwargs: dict) -> Callable[[MethodContext], object]:
+    def build(ctx: MethodContext):
+        from pseudolabel.learn.self_training import SelfTrainer
+
+        return SelfTrainer(ctx.student(), random_state=ctx.seed, **kwargs)
+
+    return build
+
+
+def _component_requirements(kwargs: dict) -> tuple[str, ...]:
+    """``teacher:<name>`` etc. for every registry name a SelfTrainer configuration uses."""
+    reqs = []
+    for kind in ("teacher", "refine", "select"):
+        spec = kwargs.get(kind)
+        if not isinstance(spec, str) or spec in ("auto", "self"):
+            continue
+        for part in split_specs(spec) if kind == "refine" else [spec]:
+            reqs.append(f"{kind}:{parse_spec(part)[0]}")
+    return tuple(reqs)
+
+
+# ---------------------------------------------------------------------------- baselines
+def _supervised(ctx: MethodContext):
+    return ctx.student()
+
+
+def _sk_threshold(ctx: MethodContext):
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    return SelfTrainingClassifier(ctx.student())  # scikit-learn defaults: threshold 0.75, max_iter 10
+
+
+def _sk_kbest(ctx: MethodContext):
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    # scikit-learn's default k_best=10 would label 100 rows in its 10 iterations; a tenth of the pool
+    # per iteration labels all of it by the end (the GRIP-style schedule)
+    k = max(1, math.ceil(ctx.n_unlabeled / 10))
+    return SelfTrainingClassifier(ctx.student(), criterion="k_best", k_best=k, max_iter=10)
+
+
+def _sk_label_spreading(ctx: MethodContext):
+    from sklearn.semi_supervised import LabelSpreading
+
+    return LabelSpreading(kernel="knn")  # scikit-learn defaults: n_neighbors 7, alpha 0.2, max_iter 30
+
+
+def _neural(ctx: MethodContext):
+    # The neural consistency trainer (learn/neural) lands separately; it is a scikit-learn style
+    # estimator (fit(X, y) with -1 unlabeled, predict_proba, pseudo_labels_).
+    from pseudolabel.learn import neural
+
+    cls = getattr(neural, "NeuralTrainer", None)
+    if cls is None:
+        raise ImportError("pseudolabel.learn.neural has no NeuralTrainer yet; update bench/methods.py::_neural")
+    return cls(random_state=ctx.seed)
+
+
+_BASE: list[BenchMethod] = [
+    BenchMethod("supervised", "reference", "the student on the labeled rows only", _supervised, kind="supervised"),
+    BenchMethod("fully_supervised", "reference", "the student on every train row with its true label (ceiling)", _supervised, kind="full"),
+    BenchMethod("sklearn_self_training", "scikit-learn", "SelfTrainingClassifier(student), defaults (threshold 0.75)", _sk_threshold),
+    BenchMethod("sklearn_self_training_kbest", "scikit-learn", "SelfTrainingClassifier(student, k_best=10% of pool, max_iter=10)", _sk_kbest),
+    BenchMethod("sklearn_label_spreading", "scikit-learn", "LabelSpreading(kernel='knn'), defaults (k=7, alpha=0.2)", _sk_label_spreading),
+]
+_NEURAL = BenchMethod(
+    "neural",
+    "neural",
+    "pseudolabel's neural consistency trainer (FixMatch family, CPU)",
+    _neural,
+    requires=("module:torch", "module:pseudolabel.learn.neural"),
+)
+
+
+def _registry() -> dict[str, BenchMethod]:
+    methods = {m.name: m for m in _BASE}
+    for name, (desc, kwargs) in PSEUDOLABEL_CONFIGS.items():
+        methods[name] = BenchMethod(
+            name, "pseudolabel", desc, _selftrainer(kwargs), requires=_component_requirements(kwargs), config=dict(kwargs)
+        )
+    methods[_NEURAL.name] = _NEURAL
+    return methods
+
+
+METHODS: dict[str, BenchMethod] = _registry()
+
+
+def missing(method: BenchMethod) -> list[str]:
+    """The requirements of ``method`` this install lacks (empty when it can run)."""
+    out = []
+    for req in method.requires:
+        kind, _, name = req.partition(":")
+        if kind == "module":
+            try:
+                found = importlib.util.find_spec(name) is not None
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                out.append(f"module {name!r} is not installed")
+        elif name not in available(kind):
+            out.append(f"{kind} {name!r} is not registered")
+    return out
+
+
+def get_methods(names: list[str] | None) -> list[BenchMethod]:
+    """Methods by name, in the order given; unknown names raise a ValueError listing the known ones."""
+    if names is None:
+        return list(METHODS.values())
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown bench method(s) {', '.join(map(repr, unknown))}; known: {', '.join(METHODS)}")
+    return [METHODS[n] for n in dict.fromkeys(names)]
