@@ -74,6 +74,9 @@ def _crash(ctx):
 def fake_methods(monkeypatch):
     for name, fn in (("sleepy", _sleepy), ("broken", _broken), ("crash", _crash)):
         monkeypatch.setitem(METHODS, name, BenchMethod(name, "test", "test", fn))
+    # the fake methods exist only in this process, so children must be forked from it (the runner
+    # uses a fork server, which would not see them); none of them runs OpenMP code
+    monkeypatch.setattr(runner, "_start_method", lambda: "fork")
     monkeypatch.setitem(SUITES, "tiny", {"datasets": ["digits"], "methods": ["supervised"], "seeds": 1, "labels_per_class": [2]})
 
 

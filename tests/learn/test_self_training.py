@@ -85,7 +85,22 @@ def test_guard_never_worse_than_supervised_when_unlabeled_rows_hurt():
         auto.append((SelfTrainer(random_state=seed).fit(X, ys).predict(Xte) == yte).mean())
     assert np.mean(raw) < np.mean(sup) - 0.1  # the data really punishes graph self-training...
     assert np.mean(ours) >= np.mean(sup) - 1e-9  # ...the guard keeps it at supervised level
-    assert np.mean(auto) >= np.mean(sup) - 1e-9  # and so does the default
+    # the default too; where the two agree on every held-out row it keeps self-training, which may
+    # then differ from supervised on test rows by a hair (measured: -0.0003 on average)
+    assert np.mean(auto) >= np.mean(sup) - 0.005
+
+
+def test_guard_keeps_self_training_when_no_heldout_row_separates_them():
+    # perfectly separated blobs: supervised and self-training both get every held-out row right,
+    # so the sign test has no discordant rows; the pseudo-labels must not be thrown away
+    X, ys, y = blobs(7)
+    model = SelfTrainer(random_state=0).fit(X, ys)
+    g = model.guard_
+    assert g["heldout_wins"] == g["heldout_losses"] == 0 and g["heldout_accuracy"] == 1.0
+    assert not model.fallback_ and model.pseudo_labels_.weight.max() > 0
+    pool = ys == -1
+    assert len(model.pseudo_labels_.label) == pool.sum()
+    assert (model.pseudo_labels_.label == y[pool]).mean() > 0.95
 
 
 def test_auto_runs_candidates_on_the_same_folds_and_keeps_the_best():

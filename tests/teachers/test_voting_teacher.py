@@ -149,7 +149,7 @@ def test_items_mode_for_numeric_rows_and_self_trainer():
     y = np.full(60, -1)
     y[:4] = yt[:4]
     teacher = ExternalLabeler(Counting(), classes=["neg", "pos"], k=3, cache=False, items=texts)
-    st = SelfTrainer(teacher=teacher, teacher_weight=0, max_rounds=1, cv=2, random_state=0).fit(X, y)
+    st = SelfTrainer(teacher=teacher, teacher_weight=0, max_rounds=1, cv=2, fallback=False, random_state=0).fit(X, y)
     assert (st.pseudo_labels_.label == yt[4:]).all()
     assert (st.predict(X) == yt).mean() > 0.95
     with pytest.raises(ValueError, match="not seen"):

@@ -59,7 +59,7 @@ STUDENTS: dict[str, Callable[[], object]] = {"logreg": logistic_student}
 # ---------------------------------------------------------------------------- pseudolabel configurations
 PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
     # name: (what it is, SelfTrainer kwargs); the student is always the bench's student
-    "pseudolabel": ("SelfTrainer() defaults: graph teacher, calibrate + sinkhorn, keep all", {}),
+    "pseudolabel": ("SelfTrainer() defaults: auto (graph or self, chosen on held-out labels), guard on", {}),
     "pseudolabel_self": (
         "classic self-training: the student labels itself, calibrated, fixed threshold 0.95",
         {"teacher": "self", "refine": "calibrate", "select": "threshold(threshold=0.95)"},
@@ -173,6 +173,38 @@ _NEURAL = BenchMethod(
 )
 
 
+# ---------------------------------------------------------------------------- the method matrix
+MATRIX_TEACHERS = ("graph", "self", "prototype", "erase", "simmatch", "ensemble(n_members=5)", "cluster")
+MATRIX_SELECTS = (
+    "threshold(threshold=0.0)",
+    "threshold(threshold=0.9)",
+    "flexmatch",
+    "freematch",
+    "softmatch",
+    "gmm",
+)
+"""Issue 3's quality bar: every teacher family × selector family, each as ``SelfTrainer(teacher=t,
+select=s)`` with that teacher's default refiners and the guard off (``fallback=False``), so the
+table shows what each combination does by itself. ``pseudolabel bench --suite matrix``."""
+
+
+def matrix_name(teacher: str, select: str) -> str:
+    short = {"threshold(threshold=0.0)": "all", "threshold(threshold=0.9)": "thr0.9", "ensemble(n_members=5)": "ensemble"}
+    return f"m_{short.get(teacher, teacher)}_{short.get(select, select)}"
+
+
+def _matrix() -> dict[str, BenchMethod]:
+    out = {}
+    for t in MATRIX_TEACHERS:
+        for s in MATRIX_SELECTS:
+            kwargs = {"teacher": t, "select": s, "fallback": False}
+            name = matrix_name(t, s)
+            out[name] = BenchMethod(
+                name, "matrix", f"teacher {t} × select {s} (guard off)", _selftrainer(kwargs), requires=_component_requirements(kwargs), config=kwargs
+            )
+    return out
+
+
 def _registry() -> dict[str, BenchMethod]:
     methods = {m.name: m for m in _BASE}
     for name, (desc, kwargs) in PSEUDOLABEL_CONFIGS.items():
@@ -180,6 +212,7 @@ def _registry() -> dict[str, BenchMethod]:
             name, "pseudolabel", desc, _selftrainer(kwargs), requires=_component_requirements(kwargs), config=dict(kwargs)
         )
     methods[_NEURAL.name] = _NEURAL
+    methods.update(_matrix())
     return methods
 
 
@@ -205,8 +238,8 @@ def missing(method: BenchMethod) -> list[str]:
 
 def get_methods(names: list[str] | None) -> list[BenchMethod]:
     """Methods by name, in the order given; unknown names raise a ValueError listing the known ones."""
-    if names is None:
-        return list(METHODS.values())
+    if names is None:  # everything but the (long) teacher × selector matrix
+        return [m for m in METHODS.values() if m.family != "matrix"]
     unknown = [n for n in names if n not in METHODS]
     if unknown:
         raise ValueError(f"unknown bench method(s) {', '.join(map(repr, unknown))}; known: {', '.join(METHODS)}")

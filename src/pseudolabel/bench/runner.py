@@ -54,6 +54,8 @@ QUICK_METHODS = [
     "pseudolabel_graph_softmatch",
 ]
 
+MATRIX_METHODS = [name for name, m in METHODS.items() if m.family == "matrix"]
+
 SUITES: dict[str, dict] = {
     # seconds; runs inside the test suite so the harness cannot rot
     "smoke": {"datasets": ["digits"], "methods": ["supervised", "pseudolabel"], "seeds": 1, "labels_per_class": [4]},
@@ -61,6 +63,13 @@ SUITES: dict[str, dict] = {
     "quick": {"datasets": ["digits", "mnist1d", "trec"], "methods": QUICK_METHODS, "seeds": 3, "labels_per_class": [4, 10]},
     # every dataset, every available method; hours (run it niced, in the background)
     "standard": {"datasets": list(ALL_DATASETS), "methods": None, "seeds": 5, "labels_per_class": [1, 4, 10, 25]},
+    # issue 3's teacher × selector table (about an hour with --n-jobs 2)
+    "matrix": {
+        "datasets": ["digits", "mnist1d", "ag_news", "trec"],
+        "methods": ["supervised", "sklearn_self_training", "sklearn_label_spreading", *MATRIX_METHODS],
+        "seeds": 5,
+        "labels_per_class": [10],
+    },
 }
 
 
@@ -217,9 +226,11 @@ def _execute(jobs: list[dict], feats: Features, threads: int, n_jobs: int, timeo
 
     method = _start_method()
     ctx = mp.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["pseudolabel.bench.job"])  # imported once, not once per run
     tmp = None
     source: Features | str = feats
-    if method != "fork":  # children can't inherit memory: hand them the features through a file
+    if method != "fork":  # children do not share memory with this process: hand them the features through a file
         tmp = tempfile.TemporaryDirectory(prefix="pseudolabel-bench-")
         path = Path(tmp.name) / "features.npz"
         np.savez(path, X_train=feats.X_train, y_train=feats.y_train, X_test=feats.X_test, y_test=feats.y_test,
@@ -293,10 +304,13 @@ def _load_npz(path: str) -> Features:
 
 
 def _start_method() -> str:
-    """``fork`` (cheap: children share the features) on Linux unless torch is already loaded here
-    (forking a process with torch's thread pools can deadlock); else ``spawn``."""
-    if sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods() and "torch" not in sys.modules:
-        return "fork"
+    """``forkserver`` on Linux, else ``spawn``.
+
+    Plain ``fork`` deadlocks once this process has started OpenMP threads (faiss's kNN search,
+    torch): the child inherits the pool's locks but not its threads. A fork server is a fresh
+    interpreter that never ran any of that, so forking from it is safe and still cheap."""
+    if sys.platform.startswith("linux") and "forkserver" in mp.get_all_start_methods():
+        return "forkserver"
     return "spawn"
 
 

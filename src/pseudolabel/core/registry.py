@@ -16,6 +16,9 @@ from typing import Any
 
 KINDS = {"teacher": "pseudolabel.teachers", "refine": "pseudolabel.refine", "select": "pseudolabel.select"}
 _REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
+# Components living outside the stage packages because they need an optional extra: imported on
+# first use so that `import pseudolabel` never pulls in torch.
+_OPTIONAL = {"teacher": {"neural": ("pseudolabel.learn.neural", "torch")}}
 
 
 def register(kind: str, name: str):
@@ -39,6 +42,11 @@ def available(kind: str) -> dict[str, type]:
     if kind not in KINDS:
         raise ValueError(f"unknown component kind {kind!r}; expected one of {sorted(KINDS)}")
     importlib.import_module(KINDS[kind])
+    for module, _ in _OPTIONAL.get(kind, {}).values():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # the extra is not installed; make() names it
     return dict(sorted(_REGISTRY[kind].items()))
 
 
@@ -68,6 +76,10 @@ def make(kind: str, spec: Any):
         return spec
     name, kwargs = parse_spec(spec)
     names = available(kind)
+    if name not in names and name in _OPTIONAL.get(kind, {}):
+        raise ValueError(
+            f"{kind} {name!r} needs the {_OPTIONAL[kind][name][1]!r} extra: pip install 'pseudolabel[{_OPTIONAL[kind][name][1]}]'"
+        )
     if name not in names:
         raise ValueError(f"unknown {kind} {name!r}; choose one of: {', '.join(names)}")
     try:

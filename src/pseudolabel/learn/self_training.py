@@ -18,8 +18,10 @@ true label is known (the audit), and out-of-fold teacher probabilities on which 
 as temperature scaling are fitted (leave-one-fold-out for the fold chains themselves).
 
 **Guard.** The same folds score a supervised-only student. If no round beats it on held-out
-accuracy, the unlabeled rows are judged not to help: the supervised student is returned,
-``fallback_`` is True and a warning says so.
+accuracy (one-sided sign test over the held-out rows where exactly one of the two is right), the
+unlabeled rows are judged not to help: the supervised student is returned, ``fallback_`` is True
+and a warning says so. When the two agree on every held-out row there is nothing to test and
+self-training is kept: its pseudo-labels are what the user asked for.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     fallback : the guard. Self-training is kept only if it beats a supervised-only student on the
         held-out labels with a one-sided sign-test p-value below this level (paired over the rows
         where exactly one of them is right; default 0.2); otherwise the supervised student is
-        returned. ``False`` disables the guard.
+        returned. If no held-out row separates them (same rows right and wrong), self-training is
+        kept. ``False`` disables the guard.
     unlabeled : marker of unlabeled rows in ``y`` (NaN/None also count for float/object ``y``).
     random_state : seed for the folds and any randomised component.
     verbose : print one line per round.
@@ -394,9 +397,15 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.estimator_, self.teacher_, record = best["student"], best["teacher"], best["record"]
         self.heldout_ = {"scores": best["scores"], "round": best["round"]}
         sup_acc = _pooled_accuracy(sup_scores)
-        p_value = _sign_test(best["scores"], sup_scores)
-        self.guard_ = {"heldout_accuracy": best["acc"], "supervised_heldout_accuracy": sup_acc, "p_value": p_value}
-        if sup_scores and self.fallback and not p_value < float(self.fallback):
+        p_value, wins, losses = _sign_test(best["scores"], sup_scores)
+        self.guard_ = {
+            "heldout_accuracy": best["acc"],
+            "supervised_heldout_accuracy": sup_acc,
+            "p_value": p_value,
+            "heldout_wins": wins,
+            "heldout_losses": losses,
+        }
+        if sup_scores and self.fallback and wins + losses > 0 and not p_value < float(self.fallback):
             warnings.warn(
                 f"self-training did not beat supervised-only training on held-out labels "
                 f"({best['acc']:.3f} vs {sup_acc:.3f}, sign-test p = {p_value:.2f} ≥ {float(self.fallback)}); returning "
@@ -556,20 +565,21 @@ def _pooled_accuracy(scores: list[dict]) -> float:
     return float((y == pred).mean()) if len(y) else float("nan")
 
 
-def _sign_test(ssl_scores: list[dict], sup_scores: list[dict]) -> float:
+def _sign_test(ssl_scores: list[dict], sup_scores: list[dict]) -> tuple[float, int, int]:
     """One-sided sign test on the held-out rows where exactly one of the two predictors is right.
 
-    p = P(X ≥ wins | X ~ Binomial(wins + losses, ½)); 1.0 when self-training never wins.
+    Returns ``(p, wins, losses)`` with p = P(X ≥ wins | X ~ Binomial(wins + losses, ½)); p is 1.0
+    when self-training never wins.
     """
     if not ssl_scores or not sup_scores:
-        return float("nan")
+        return float("nan"), 0, 0
     y = np.concatenate([s["y"] for s in sup_scores])
     ssl = np.concatenate([s["pred"].argmax(axis=1) for s in ssl_scores]) == y
     sup = np.concatenate([s["pred"].argmax(axis=1) for s in sup_scores]) == y
     wins, losses = int((ssl & ~sup).sum()), int((~ssl & sup).sum())
     if wins == 0:
-        return 1.0
-    return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)
+        return 1.0, wins, losses
+    return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue), wins, losses
 
 
 def _try_cast(values: np.ndarray, dtype) -> np.ndarray:
