@@ -33,7 +33,6 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from pseudolabel.core.ops import one_hot
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make, register, split_specs
 from pseudolabel.learn.neural.augment import resolve_view
@@ -749,7 +748,13 @@ class _Progress:
         self.bar = None
         if not verbose:
             return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
