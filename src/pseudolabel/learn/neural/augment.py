@@ -312,16 +312,19 @@ class RandAugment(Augmenter):
             theta = m @ theta
         out = x
         if geo.any():
-            out = _affine(x, theta[:, :2, :].to(x.device))
+            rows = geo.nonzero().flatten().to(x.device)
+            out = x.index_copy(0, rows, _affine(x[rows], theta[geo][:, :2, :].to(x.device)))
         dev = x.device
 
         def apply(name, fn):
+            # the op runs only on the images that drew it (vectorised over that subset)
             nonlocal out
             if name not in chosen or not chosen[name][0].any():
                 return
             on, mag, _ = chosen[name]
-            mag = mag.to(dev).view(n, 1, 1, 1)
-            out = torch.where(on.to(dev).view(n, 1, 1, 1), fn(out, mag).to(out.dtype), out)
+            rows = on.nonzero().flatten().to(dev)
+            sub = fn(out[rows], mag.to(dev)[rows].view(-1, 1, 1, 1)).to(out.dtype)
+            out = out.index_copy(0, rows, sub)
 
         mean = lambda t: t.mean(dim=(1, 2, 3), keepdim=True)  # noqa: E731
         apply("brightness", lambda t, m: _blend(t, torch.zeros_like(t), 0.05 + 1.9 * m))

@@ -308,8 +308,12 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         else:
             raise ValueError(f"backbone must be 'auto', 'mlp', 'cnn' or a torch.nn.Module, got {self.backbone!r}")
         width = feature_width(backbone, example)
-        return Network(backbone, width, n_classes, n_heads=self.n_heads_, head_dropout=self.head_dropout,
+        net = Network(backbone, width, n_classes, n_heads=self.n_heads_, head_dropout=self.head_dropout,
                        proj_dim=self.proj_dim if self.simmatch_weight > 0 else 0, aux_head=self.shrink_weight > 0)
+        if kind == "image":
+            net = net.to(memory_format=torch.channels_last)
+            net.channels_last = True
+        return net
 
     def _components(self, n_pool: int):
         if self.refine is None:
