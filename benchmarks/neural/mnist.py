@@ -15,7 +15,6 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import Timer, command, record, threads_note  # noqa: E402
 
