@@ -422,7 +422,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
             tb = self._text_backbone
             for v in (weak, strong):
                 configure_token_views(v, tb.pad_id, tb.special_ids, tb.mask_id)
-        else:
+        elif kind == "vector":  # image and token views need no fitting
             fit_rows = Xt[np.concatenate([train_lab, pool])]
             weak.fit(fit_rows)
             strong.fit(fit_rows)
