@@ -108,6 +108,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : share of each class's labels held out for model selection (0 = none).
     checkpoint : file path; written at the end of every epoch; with ``resume=True`` a later
         ``fit`` with the same data continues from it and reproduces an uninterrupted run.
+    lr, backbone_lr_scale : learning rate of the heads (``None``: 0.03 SGD for images, 1e-3 AdamW
+        otherwise) and the factor for the backbone's (``"auto"``: 0.05 for a text encoder, else 1).
     n_threads : torch intra-op threads during fit/predict (``None`` = torch's default).
     random_state : seed of weights, data order and views (fixed seed → identical results).
     """
@@ -144,6 +146,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         mu: int = 7,
         optimizer: str = "auto",
         lr: float | None = None,
+        backbone_lr_scale="auto",
         weight_decay: float | None = None,
         lr_schedule: str = "cosine",
         warmup_steps: int = 0,
@@ -191,6 +194,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.mu = mu
         self.optimizer = optimizer
         self.lr = lr
+        self.backbone_lr_scale = backbone_lr_scale
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.warmup_steps = warmup_steps
@@ -333,21 +337,34 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         return refiners, sel
 
     def _optimizer(self, net: Network, kind: str):
+        """Optimiser with four groups: (backbone | heads) × (decay | no decay).
+
+        The backbone's learning rate is ``lr · backbone_lr_scale``: a pretrained encoder wants a
+        small one while its fresh heads want a large one (``"auto"``: 0.05 for a text encoder).
+        """
         name = self.optimizer
         if name == "auto":
             name = "sgd" if kind == "image" else "adamw"
-        lr = self.lr if self.lr is not None else {"sgd": 0.03, "adamw": 5e-5 if kind == "tokens" else 1e-3, "adam": 1e-3}[name]
+        lr = self.lr if self.lr is not None else {"sgd": 0.03, "adamw": 1e-3, "adam": 1e-3}[name]
         wd = self.weight_decay if self.weight_decay is not None else (5e-4 if name == "sgd" else 1e-4 if kind != "tokens" else 0.01)
-        decay, no_decay = [], []
+        scale = self.backbone_lr_scale
+        if scale == "auto":
+            scale = 0.05 if kind == "tokens" else 1.0
+        groups = {}
         for n_, p in net.named_parameters():
-            (no_decay if p.ndim <= 1 or n_.endswith(".bias") else decay).append(p)
-        groups = [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+            part = "backbone" if n_.startswith("backbone.") else "heads"
+            decay = not (p.ndim <= 1 or n_.endswith(".bias"))
+            groups.setdefault((part, decay), []).append(p)
+        param_groups = [
+            {"params": ps, "weight_decay": wd if decay else 0.0, "lr_scale": float(scale) if part == "backbone" else 1.0}
+            for (part, decay), ps in sorted(groups.items())
+        ]
         if name == "sgd":
-            opt = torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+            opt = torch.optim.SGD(param_groups, lr=lr, momentum=0.9, nesterov=True)
         elif name == "adamw":
-            opt = torch.optim.AdamW(groups, lr=lr)
+            opt = torch.optim.AdamW(param_groups, lr=lr)
         elif name == "adam":
-            opt = torch.optim.Adam(groups, lr=lr)
+            opt = torch.optim.Adam(param_groups, lr=lr)
         else:
             raise ValueError(f"optimizer must be 'auto', 'sgd', 'adam' or 'adamw', got {self.optimizer!r}")
         return opt, lr
@@ -443,7 +460,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
 
         B = int(self.batch_size)
         Bu = int(self.mu) * B
-        spe = self.steps_per_epoch or max(1, math.ceil((len(pool) / Bu) if unsup else (len(train_lab) / B)))
+        # an epoch is one pass over the unlabeled pool, also for a supervised-only run (same step budget)
+        spe = self.steps_per_epoch or max(1, math.ceil((len(pool) / Bu) if len(pool) else (len(train_lab) / B)))
         total = self.max_steps if self.max_steps is not None else (self.max_epochs * spe if self.max_epochs is not None else None)
         if total is None and self.max_time is None:
             raise ValueError("set a training budget: max_epochs, max_steps or max_time")
@@ -494,7 +512,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                     break
                 lr = self._lr_at(run["step"], total)
                 for g in opt.param_groups:
-                    g["lr"] = lr
+                    g["lr"] = lr * g["lr_scale"]
                 li = train_lab_t[torch.randint(len(train_lab), (B,), generator=gen)]
                 x_lw = weak(Xt[li], gen)
                 yl, wl = y_t[li], sw_t[li]
