@@ -44,3 +44,14 @@ def test_finetune_runs_end_to_end_with_token_views():
     h = clf.history_[-1]
     assert h["step"] == 2 and h["unsup_loss"] > 0 and h["mask_ratio"] == 1.0
     assert clf.predict_proba(TEXTS[:2]).shape == (2, 3)
+
+
+def test_finetune_warm_started_from_a_frozen_model_starts_at_its_predictions(tmp_path):
+    frozen = ConsistencyClassifier(text="frozen", cache=tmp_path, max_epochs=20, batch_size=4, mu=2,
+                                   validation_fraction=0, n_threads=1, hidden_sizes=(32,)).fit(TEXTS, semi())
+    ft = ConsistencyClassifier(text="finetune", init_from=frozen, max_length=32, max_steps=0, n_threads=1,
+                               validation_fraction=0, hidden_sizes=(32,)).fit(TEXTS, semi())
+    # the encoder + copied MLP and head on token ids compute what the frozen model computed on embeddings
+    assert np.allclose(ft.predict_proba(TEXTS), frozen.predict_proba(TEXTS), atol=1e-4)
+    with pytest.raises(ValueError, match="text='frozen'"):
+        ConsistencyClassifier(text="finetune", init_from=ft, max_steps=0).fit(TEXTS, semi())

@@ -26,8 +26,9 @@ from pseudolabel.learn.neural.augment import Compose, _TokenAugmenter
 class TextBackbone(nn.Module):
     """Transformer of a sentence-transformers model + masked mean pooling: ids ``(n, L)`` → ``(n, d)``."""
 
-    def __init__(self, model: str | os.PathLike = "all-MiniLM-L6-v2", max_length: int = 64):
+    def __init__(self, model: str | os.PathLike = "all-MiniLM-L6-v2", max_length: int = 64, normalize: bool = False):
         super().__init__()
+        self.normalize = normalize  # True: the sentence-transformers embedding itself (unit rows)
         from pseudolabel.data.embed import load_encoder
 
         st = load_encoder(model)
@@ -57,7 +58,33 @@ class TextBackbone(nn.Module):
         ids, mask = ids[:, :width], mask[:, :width]
         hidden = self.encoder(input_ids=ids, attention_mask=mask.long()).last_hidden_state
         m = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
+        pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
+        return torch.nn.functional.normalize(pooled, dim=1) if self.normalize else pooled
+
+
+class Standardize(nn.Module):
+    """Fixed ``(x − mean) / std`` (the input scaling a frozen-embedding model was trained with)."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def warm_start_backbone(text_backbone: TextBackbone, frozen) -> nn.Module:
+    """Encoder → (standardise) → the MLP body of a fitted ``text="frozen"`` model: on token ids it
+    computes what the frozen model computed on cached embeddings, so fine-tuning starts from the
+    frozen model's accuracy ("linear probe, then fine-tune", Kumar et al. 2022)."""
+    import copy
+
+    parts = [text_backbone]
+    if getattr(frozen, "standardize", False):
+        parts.append(Standardize(frozen.input_mean_, frozen.input_std_))
+    parts.append(copy.deepcopy(frozen.model_.backbone))
+    return nn.Sequential(*parts)
 
 
 def configure_token_views(view, pad_id: int, special_ids: tuple[int, ...], mask_id: int | None) -> None:

@@ -89,6 +89,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
     backbone : ``"auto"`` (MLP for vectors, ``SmallCNN`` for images, the text model for
         ``text="finetune"``), ``"mlp"``, ``"cnn"`` or a ``torch.nn.Module`` mapping a batch to
         features ``(n, d)`` (copied, never modified); the heads are added on top.
+    init_from : a fitted ``text="frozen"`` model to start ``text="finetune"`` from: its MLP and
+        heads sit on the encoder, so fine-tuning starts at its accuracy (linear probe, then fine-tune).
     weak, strong : views, ``"auto"`` (per input kind, see ``augment.default_views``), ``None``
         (identity), an augmenter or a list of augmenters.
     teacher : ``"student"`` (the online model's weak-view prediction, USB's FixMatch), ``"ema"``
@@ -122,6 +124,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         text: str = "frozen",
         text_model: str = "all-MiniLM-L6-v2",
         max_length: int = 64,
+        init_from=None,
         hidden_sizes: tuple[int, ...] = (256, 256),
         cnn_width: int = 16,
         standardize: bool = True,
@@ -170,6 +173,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.text = text
         self.text_model = text_model
         self.max_length = max_length
+        self.init_from = init_from
         self.hidden_sizes = hidden_sizes
         self.cnn_width = cnn_width
         self.standardize = standardize
@@ -231,7 +235,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         if _is_text(X):
             texts = [str(t) for t in X]
             if self.text == "finetune":
-                return self._backbone_module().tokenize(texts)
+                return self.text_backbone_.tokenize(texts)
             from pseudolabel.learn.neural.text import embed_frozen
 
             X = embed_frozen(texts, self.text_model, cache=self.cache)
@@ -292,12 +296,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         return classes, y_enc
 
     # ================================================================== components
-    def _backbone_module(self):
-        """The text backbone (tokeniser owner) of a fitted or fitting model."""
-        return self.network_.backbone
-
     def _build_network(self, kind: str, example: torch.Tensor, n_classes: int) -> Network:
-        if isinstance(self.backbone, torch.nn.Module):
+        if isinstance(self.backbone, torch.nn.Module) and kind != "tokens":
             backbone = copy.deepcopy(self.backbone)
         elif self.backbone == "mlp" or (self.backbone == "auto" and kind == "vector"):
             if kind != "vector":
@@ -307,8 +307,12 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
             if kind != "image":
                 raise ValueError("backbone='cnn' needs images: (n, C, H, W) X or image_shape=(C, H, W)")
             backbone = SmallCNN(example.shape[1], self.cnn_width)
-        elif self.backbone == "auto" and kind == "tokens":
-            backbone = self._text_backbone
+        elif kind == "tokens":
+            backbone = self.text_backbone_
+            if self.init_from is not None:
+                from pseudolabel.learn.neural.text import warm_start_backbone
+
+                backbone = warm_start_backbone(backbone, self.init_from)
         else:
             raise ValueError(f"backbone must be 'auto', 'mlp', 'cnn' or a torch.nn.Module, got {self.backbone!r}")
         width = feature_width(backbone, example)
@@ -317,6 +321,11 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         if kind == "image":
             net = net.to(memory_format=torch.channels_last)
             net.channels_last = True
+        if kind == "tokens" and self.init_from is not None:
+            init = self.init_from.model_
+            if len(init.heads) != len(net.heads) or init.heads[0].out_features != n_classes:
+                raise ValueError("init_from must have the same number of heads and classes as this model")
+            net.heads.load_state_dict(init.heads.state_dict())
         return net
 
     def _components(self, n_pool: int):
@@ -414,9 +423,16 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         if kind == "tokens":
             from pseudolabel.learn.neural.text import TextBackbone
 
-            self._text_backbone = (copy.deepcopy(self.backbone) if isinstance(self.backbone, torch.nn.Module)
-                                   else TextBackbone(self.text_model, self.max_length))
-            self.network_ = Network(self._text_backbone, 1, 1)  # placeholder so tokenize() works
+            if isinstance(self.backbone, torch.nn.Module):
+                if not hasattr(self.backbone, "tokenize"):
+                    raise TypeError("a backbone for text='finetune' needs a tokenize(texts) method (see TextBackbone)")
+                self.text_backbone_ = copy.deepcopy(self.backbone)
+            else:
+                self.text_backbone_ = TextBackbone(self.text_model, self.max_length, normalize=self.init_from is not None)
+            if self.init_from is not None:
+                check_is_fitted(self.init_from, "model_")
+                if getattr(self.init_from, "input_kind_", None) != "vector" or self.init_from.text != "frozen":
+                    raise ValueError("init_from must be a ConsistencyClassifier fitted with text='frozen'")
         Xt = self._to_tensor(X, fitting=True)
 
         # ---- splits: train labels, held-out labels (join the pool, labels hidden), pool
@@ -436,7 +452,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         if kind == "tokens":
             from pseudolabel.learn.neural.text import configure_token_views
 
-            tb = self._text_backbone
+            tb = self.text_backbone_
             for v in (weak, strong):
                 configure_token_views(v, tb.pad_id, tb.special_ids, tb.mask_id)
         elif kind == "vector":  # image and token views need no fitting
