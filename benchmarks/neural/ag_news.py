@@ -23,7 +23,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from common import Timer, command, record, threads_note  # noqa: E402
+from common import Timer, command, cpu_seconds, record, threads_note  # noqa: E402
 
 from pseudolabel.data.datasets import load, sample_labels  # noqa: E402
 from pseudolabel.learn.neural import ConsistencyClassifier  # noqa: E402
@@ -41,7 +41,7 @@ METHODS = {
 
 TRACKS = {
     "frozen": dict(text="frozen", batch_size=32, mu=7, teacher="ema", hidden_sizes=(256,), max_epochs=30),
-    "finetune": dict(text="finetune", batch_size=8, mu=4, teacher="student", max_length=64, lr=5e-5, warmup_steps=50),
+    "finetune": dict(text="finetune", batch_size=8, mu=3, teacher="ema", ema_momentum=0.99, max_length=64),
 }
 
 
@@ -53,6 +53,10 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["supervised", "flexmatch"], choices=sorted(METHODS))
     ap.add_argument("--epochs", type=int, default=None, help="override max_epochs")
     ap.add_argument("--steps", type=int, default=None, help="max optimiser steps")
+    ap.add_argument("--cpu-budget", type=float, default=None,
+                    help="stop after the epoch in which the process's CPU seconds (all threads) exceed this")
+    ap.add_argument("--init", choices=["none", "frozen"], default="none",
+                    help="finetune track: start from a frozen-track model of the same method (LP-FT)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", type=int, default=0)
     args = ap.parse_args()
@@ -68,11 +72,22 @@ def main() -> None:
             if args.steps is not None:
                 params["max_steps"] = args.steps
                 params.setdefault("max_epochs", None)
-            if args.track == "finetune":
-                params["steps_per_epoch"] = 100
-                params.setdefault("max_epochs", None)
-            clf = ConsistencyClassifier(**params)
+            if args.track == "finetune":  # budget: --steps (cosine schedule over them), --cpu-budget as a cap
+                params["steps_per_epoch"] = 25
+                params["max_epochs"] = args.epochs
+                if args.steps is None and args.epochs is None:
+                    params["max_steps"] = 800
             with Timer() as t:
+                name = method
+                if args.track == "finetune" and args.init == "frozen":
+                    frozen = ConsistencyClassifier(**dict(TRACKS["frozen"], n_threads=args.threads, random_state=seed,
+                                                          **METHODS[method])).fit(d.X_train, y)
+                    params.update(init_from=frozen, hidden_sizes=TRACKS["frozen"]["hidden_sizes"])
+                    name = f"{method} (LP-FT from frozen)"
+                if args.cpu_budget is not None:
+                    start = cpu_seconds()
+                    params["callback"] = lambda est, entry, s0=start: cpu_seconds() - s0 >= args.cpu_budget
+                clf = ConsistencyClassifier(**params)
                 clf.fit(d.X_train, y)
             err = float((clf.predict(d.X_test) != d.y_test).mean())
             pl = clf.pseudo_labels_
@@ -80,15 +95,16 @@ def main() -> None:
             true = y_train[pl.index]
             entry = {
                 "dataset": "ag_news", "track": f"MiniLM {args.track}", "labels_per_class": args.per_class,
-                "method": method, "seed": seed, "error": err, "steps": clf.n_steps_, "epochs": clf.n_epochs_,
+                "method": name, "seed": seed, "error": err, "steps": clf.n_steps_, "epochs": clf.n_epochs_,
                 "best_epoch": clf.best_epoch_,
                 "heldout_accuracy": max((h["heldout_accuracy"] for h in clf.history_), default=None),
                 "pl_coverage": float(acc.mean()), "pl_precision": float((pl.label[acc] == true[acc]).mean()) if acc.any() else None,
                 "wall_seconds": t.wall, "cpu_seconds": t.cpu, "threads": threads_note(args.threads),
-                "command": command(), "params": {k: v for k, v in params.items() if k != "verbose"}, "history": clf.history_,
+                "command": command(), "history": clf.history_,
+                "params": {k: (v if k not in ("init_from", "callback") else repr(type(v).__name__)) for k, v in params.items() if k != "verbose"},
             }
             record(entry)
-            print(f"ag_news {args.track} seed {seed} {method}: error {100 * err:.2f}%  best epoch {clf.best_epoch_}"
+            print(f"ag_news {args.track} seed {seed} {name}: error {100 * err:.2f}%  best epoch {clf.best_epoch_}"
                   f"  wall {t.wall:.0f}s cpu {t.cpu:.0f}s", flush=True)
 
 
