@@ -167,3 +167,26 @@ def test_registered_teacher_in_selftrainer():
     st = SelfTrainer(teacher=teacher, max_rounds=1, cv=None).fit(X, y_semi)
     assert st.teacher_name_ == "neural" and isinstance(st.pseudo_labels_, PseudoLabels)
     assert (st.predict(X) == y).mean() > 0.8
+
+
+def test_model_selection_keeps_the_latest_epoch_within_one_standard_error():
+    X, _, y_semi = blobs(300, per_class=10)  # 2 held-out labels per class: 8 rows, tolerance 1/8
+    accs = iter([0.5, 1.0, 0.875, 0.75, 0.875])
+    clf = ConsistencyClassifier(max_epochs=5, **FAST)
+    clf._end_epoch_orig = clf._end_epoch
+
+    def fake_end_epoch(*args, **kwargs):
+        entry = clf._end_epoch_orig(*args, **kwargs)
+        entry["heldout_accuracy"] = next(accs)
+        return entry
+
+    clf._end_epoch = fake_end_epoch
+    clf.fit(X, y_semi)
+    assert len(clf.heldout_index_) == 8
+    assert clf.best_epoch_ == 5  # 0.875 is within one sample of 1.0; 0.75 (epoch 4) is not
+    strict = ConsistencyClassifier(max_epochs=5, selection_tolerance=0.0, **FAST)
+    accs = iter([0.5, 1.0, 0.875, 0.75, 0.875])
+    strict._end_epoch_orig = strict._end_epoch
+    strict._end_epoch = lambda *a, **k: {**strict._end_epoch_orig(*a, **k), "heldout_accuracy": next(accs)}
+    strict.fit(X, y_semi)
+    assert strict.best_epoch_ == 2

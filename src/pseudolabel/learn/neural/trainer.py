@@ -108,6 +108,9 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
     max_epochs, max_steps, max_time : training budget (epochs, optimiser steps, wall-clock
         seconds); whichever is reached first stops training.
     validation_fraction : share of each class's labels held out for model selection (0 = none).
+    select_best, selection_tolerance : return the latest epoch whose held-out accuracy is within
+        the tolerance of the best (``"auto"``: one standard error, at least one sample; 0: the
+        best, ties to the later epoch); ``select_best=False`` returns the last EMA model.
     checkpoint : file path; written at the end of every epoch; with ``resume=True`` a later
         ``fit`` with the same data continues from it and reproduces an uninterrupted run.
     lr, backbone_lr_scale : learning rate of the heads (``None``: 0.03 SGD for images, 1e-3 AdamW
@@ -159,6 +162,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         steps_per_epoch: int | None = None,
         validation_fraction: float = 0.2,
         select_best: bool = True,
+        selection_tolerance="auto",
         checkpoint=None,
         resume: bool = True,
         callback=None,
@@ -208,6 +212,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.steps_per_epoch = steps_per_epoch
         self.validation_fraction = validation_fraction
         self.select_best = select_best
+        self.selection_tolerance = selection_tolerance
         self.checkpoint = checkpoint
         self.resume = resume
         self.callback = callback
@@ -573,10 +578,14 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
             run["elapsed"] = time.perf_counter() - t0
             entry = self._end_epoch(ema.module, Xt, y_enc, val, refiners, run, stats, lr)
             progress.epoch(entry)
-            if self.select_best and len(val) and entry["heldout_accuracy"] >= run["best_acc"]:
-                run["best_acc"] = entry["heldout_accuracy"]
-                run["best"] = copy.deepcopy(ema.module.state_dict())
-                run["best_epoch"] = run["epoch"]
+            if self.select_best and len(val):
+                # the latest epoch within the tolerance of the best held-out accuracy so far; the same
+                # epoch an offline pass over the whole history would pick
+                acc = entry["heldout_accuracy"]
+                run["best_acc"] = max(run["best_acc"], acc)
+                if acc >= run["best_acc"] - self._tolerance(run["best_acc"], len(val)) - 1e-12:
+                    run["best"] = copy.deepcopy(ema.module.state_dict())
+                    run["best_epoch"] = run["epoch"]
             stop = bool(self.callback(self, entry)) if self.callback is not None else False
             run["done"] = out_of_budget()
             if ckpt is not None:
@@ -607,6 +616,17 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.pseudo_labels_ = self._pseudo_labels(Xt[unl], unl)
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
+
+    def _tolerance(self, best: float, n: int) -> float:
+        """How far below the best held-out accuracy a later epoch may be and still be chosen.
+
+        ``"auto"``: one binomial standard error of the best, at least one sample (the one-SE rule
+        of Breiman et al. 1984, "Classification and Regression Trees"): with 8 held-out labels a
+        one-sample dip is noise, and more training usually helps pseudo-labeling.
+        """
+        if self.selection_tolerance == "auto":
+            return max(math.sqrt(max(best * (1 - best), 0.0) / n), 1.0 / n)
+        return float(self.selection_tolerance)
 
     def _heldout(self, lab: np.ndarray, y_lab: np.ndarray, rng) -> np.ndarray:
         """Stratified held-out fold: ``floor(frac · n_c)`` rows of class c, always leaving one to train."""
