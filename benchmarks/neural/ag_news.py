@@ -30,6 +30,7 @@ from pseudolabel.learn.neural import ConsistencyClassifier  # noqa: E402
 
 METHODS = {
     "supervised": dict(lambda_u=0.0),
+    "supervised-all": dict(lambda_u=0.0, validation_fraction=0.0),
     "fixmatch": dict(select="threshold(threshold=0.95)"),
     "flexmatch": dict(select="flexmatch(threshold=0.95)"),
     "freematch": dict(select="freematch"),
