@@ -5,5 +5,5 @@ cd "$(dirname "$0")"
 export PYTHONPATH="$(cd ../.. && pwd)/src" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 PY=${PYTHON:-python}
 for seeds in "0" "1"; do
-  nice -n 10 $PY mnist.py --per-class 10 25 --seeds $seeds --methods flexmatch supervised --steps 1200
+  nice -n 10 $PY mnist.py --per-class 10 25 --seeds $seeds --methods flexmatch supervised --steps 800
 done

@@ -97,10 +97,13 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         (Mean-Teacher copy, SimMatch/ShrinkMatch) or ``"multihead"`` (EMA copy with ``n_heads``
         perturbed heads, UPL-SFDA; their spread reaches selectors as ``member_probs``).
     refine : refiner spec(s) applied per batch, e.g. ``"align"`` (distribution alignment).
-    select : selector spec or object (``"threshold(threshold=0.95)"``, ``"flexmatch"``,
-        ``"freematch"``, ``"softmatch"``, ...).
+    select : selector spec or object (default ``"flexmatch"``; ``"threshold(threshold=0.95)"`` is
+        FixMatch; ``"freematch"``, ``"softmatch"``, ``"topk"``, ...).
     temperature : ``None`` = hard pseudo-labels (FixMatch); a float = soft targets sharpened by it.
     lambda_u : weight of the unsupervised loss; 0 = supervised only (no unlabeled forward pass).
+    unsup_warmup : linear ramp-up of the unsupervised terms over this fraction of the step budget
+        (or this many steps when ≥ 1); 0 = none (USB). The default 0.2 prevented the class
+        collapses seen without it on AG News (docs/neural.md).
     fairness_weight : FreeMatch's fairness term, ``"auto"`` = 0.01 with a FreeMatch selector, else 0.
     simmatch_weight : SimMatch's instance-consistency weight ``λ_in`` (0 = SimMatch off).
     shrink_weight : ShrinkMatch's shrunk-class-space loss weight (0 = off).
@@ -138,9 +141,10 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         head_dropout: float = 0.3,
         ema_momentum: float = 0.999,
         refine=None,
-        select="threshold(threshold=0.95)",
+        select="flexmatch",
         temperature: float | None = None,
         lambda_u: float = 1.0,
+        unsup_warmup: float = 0.2,
         fairness_weight="auto",
         simmatch_weight: float = 0.0,
         simmatch_alpha: float = 0.9,
@@ -191,6 +195,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.select = select
         self.temperature = temperature
         self.lambda_u = lambda_u
+        self.unsup_warmup = unsup_warmup
         self.fairness_weight = fairness_weight
         self.simmatch_weight = simmatch_weight
         self.simmatch_alpha = simmatch_alpha
@@ -564,7 +569,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                     f_l = feat
                 ce = torch.stack([F.cross_entropy(z, yl, reduction="none") for z in z_l]).mean(dim=0)
                 sup = (wl * ce).sum() / len(yl)
-                loss = sup + sum(parts.values()) if parts else sup
+                ramp = self._ramp(run["step"], total)
+                loss = sup + ramp * sum(parts.values()) if parts else sup
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -616,6 +622,17 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.pseudo_labels_ = self._pseudo_labels(Xt[unl], unl)
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
+
+    def _ramp(self, step: int, total: int | None) -> float:
+        """Linear ramp-up of the unsupervised terms over ``unsup_warmup`` (a fraction of the step
+        budget, or a number of steps): the model first learns from the labels, so adaptive
+        thresholds that start near zero (FlexMatch, FreeMatch, SoftMatch) do not commit to
+        pseudo-labels of a random network (the ramp of Mean Teacher, Tarvainen & Valpola 2017)."""
+        w = float(self.unsup_warmup or 0.0)
+        if w <= 0:
+            return 1.0
+        steps = w * total if w < 1 and total is not None else w
+        return min(1.0, (step + 1) / max(steps, 1.0))
 
     def _tolerance(self, best: float, n: int) -> float:
         """How far below the best held-out accuracy a later epoch may be and still be chosen.
