@@ -45,16 +45,20 @@ def threads_note(n: int) -> str:
 
 def record(entry: dict) -> None:
     """Add one run to ``neural.json`` (same key replaces) and re-render ``neural.md``."""
+    import fcntl
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "neural.json"
-    runs = json.loads(path.read_text()) if path.exists() else []
-    key = tuple(entry.get(k) for k in KEY)
-    runs = [r for r in runs if tuple(r.get(k) for k in KEY) != key] + [entry]
-    runs.sort(key=lambda r: tuple(str(r.get(k)) for k in KEY))
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(runs, indent=1, default=_json))
-    tmp.replace(path)
-    render(runs)
+    with open(RESULTS / ".neural.lock", "w") as lock:  # benchmarks of both tracks may finish at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runs = json.loads(path.read_text()) if path.exists() else []
+        key = tuple(entry.get(k) for k in KEY)
+        runs = [r for r in runs if tuple(r.get(k) for k in KEY) != key] + [entry]
+        runs.sort(key=lambda r: tuple(str(r.get(k)) for k in KEY))
+        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(runs, indent=1, default=_json))
+        tmp.replace(path)
+        render(runs)
 
 
 def _json(o):
