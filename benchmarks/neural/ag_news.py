@@ -42,7 +42,7 @@ METHODS = {
 
 TRACKS = {
     "frozen": dict(text="frozen", batch_size=32, mu=7, teacher="ema", hidden_sizes=(256,), max_epochs=30),
-    "finetune": dict(text="finetune", batch_size=8, mu=3, teacher="ema", ema_momentum=0.99, max_length=64),
+    "finetune": dict(text="finetune", batch_size=8, mu=3, teacher="ema", ema_momentum=0.99, max_length=64, unsup_warmup=0.0),
 }
 
 
