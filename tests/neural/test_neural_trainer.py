@@ -190,3 +190,10 @@ def test_model_selection_keeps_the_latest_epoch_within_one_standard_error():
     strict._end_epoch = lambda *a, **k: {**strict._end_epoch_orig(*a, **k), "heldout_accuracy": next(accs)}
     strict.fit(X, y_semi)
     assert strict.best_epoch_ == 2
+
+
+def test_progress_bar_runs(capsys):
+    X, _, y_semi = blobs(200)
+    ConsistencyClassifier(max_epochs=2, verbose=1, **FAST).fit(X, y_semi)
+    out = capsys.readouterr().out
+    assert "loss" in out and "mask" in out and "held-out acc" in out
