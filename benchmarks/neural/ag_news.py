@@ -38,6 +38,9 @@ METHODS = {
     "softmatch+simmatch": dict(select="softmatch", simmatch_weight=1.0),
     "flexmatch+da": dict(select="flexmatch(threshold=0.95)", refine="align"),
     "freematch+simmatch": dict(select="freematch", simmatch_weight=1.0),
+    "flexmatch+simmatch": dict(select="flexmatch(threshold=0.95)", simmatch_weight=1.0),
+    "flexmatch+shrinkmatch": dict(select="flexmatch(threshold=0.95)", shrink_weight=1.0),
+    "flexmatch multihead": dict(select="flexmatch(threshold=0.95)", teacher="multihead"),
 }
 
 TRACKS = {
