@@ -197,3 +197,15 @@ def test_progress_bar_runs(capsys):
     ConsistencyClassifier(max_epochs=2, verbose=1, **FAST).fit(X, y_semi)
     out = capsys.readouterr().out
     assert "loss" in out and "mask" in out and "held-out acc" in out
+
+
+def test_supervised_run_selects_pseudo_labels_offline_on_the_pool():
+    from pseudolabel.select import flexmatch_thresholds
+
+    X, _, y_semi = blobs(300, per_class=5)
+    clf = ConsistencyClassifier(lambda_u=0.0, max_epochs=10, select="flexmatch(threshold=0.9)", **FAST).fit(X, y_semi)
+    pl = clf.pseudo_labels_
+    conf, pred = pl.probs.max(axis=1), pl.probs.argmax(axis=1)
+    sigma = np.bincount(pred[conf >= 0.9], minlength=4)
+    t = flexmatch_thresholds(sigma, len(pl), 0.9)
+    assert np.array_equal(pl.weight > 0, conf >= t[pred])

@@ -619,7 +619,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.n_steps_ = run["step"]
         self.train_seconds_ = run["elapsed"]
         unl = np.flatnonzero(y_enc < 0)
-        self.pseudo_labels_ = self._pseudo_labels(Xt[unl], unl)
+        self.pseudo_labels_ = self._pseudo_labels(Xt[unl], unl, offline=not unsup)
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
 
@@ -757,16 +757,23 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
-    def _pseudo_labels(self, Xu: torch.Tensor, index: np.ndarray) -> PseudoLabels:
+    def _pseudo_labels(self, Xu: torch.Tensor, index: np.ndarray, offline: bool = False) -> PseudoLabels:
         """Pseudo-labels of the unlabeled rows from the returned model, refined and weighted by the
-        trained refiners/selector (their state as training left it; no further update)."""
+        trained refiners/selector (their state as training left it; no further update). After a
+        supervised-only run (``offline``) they never saw a batch, so they are updated once on the
+        whole pool, as in a self-training round."""
         K = len(self.classes_)
         if len(index) == 0:
             return PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_, source=f"neural-{self.teacher}")
         m = self._forward_probs(self.model_, Xu)
         p = m.mean(axis=0)
+        pos = np.arange(len(p))
         for r in self.refiners_:
+            if offline:
+                r.update(p, idx=pos, full_pool=True)
             p = r(p)
+        if offline:
+            self.selector_.update(p, idx=pos, full_pool=True)
         w = np.clip(np.asarray(self.selector_(p), dtype=np.float64), 0.0, 1.0)
         info = dict(getattr(self.selector_, "info_", {}) or {})
         label = np.asarray(info.pop("label", p.argmax(axis=1)), dtype=np.int64)
