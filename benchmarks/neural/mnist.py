@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, nargs="+", default=[10, 25])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--methods", nargs="+", default=["flexmatch", "supervised"], choices=sorted(METHODS))
-    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--steps", type=int, default=1600)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", type=int, default=0)
     args = ap.parse_args()
