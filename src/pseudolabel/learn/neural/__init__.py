@@ -1,0 +1,55 @@
+"""Neural students trained by weak/strong consistency with online pseudo-labels (needs torch).
+
+``ConsistencyClassifier`` is the estimator; the modules hold one mechanism each: ``augment``
+(views), ``models`` (backbones + heads), ``ema`` (EMA teacher), ``simmatch``, ``shrinkmatch``,
+``losses``, ``text`` (MiniLM backbone / frozen embeddings) and ``checkpoint``.
+"""
+
+from pseudolabel.learn.neural.augment import (
+    Compose,
+    Cutout,
+    FeatureDropout,
+    GaussianNoise,
+    Identity,
+    Mixup,
+    RandAugment,
+    RandomFlip,
+    RandomShift,
+    RandomSwap,
+    Scarf,
+    SpanDeletion,
+    TokenDropout,
+    default_views,
+)
+from pseudolabel.learn.neural.ema import ModelEMA
+from pseudolabel.learn.neural.models import MLP, Network, SmallCNN
+from pseudolabel.learn.neural.shrinkmatch import shrink_loss, shrink_mask
+from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss, simmatch_targets
+from pseudolabel.learn.neural.trainer import ConsistencyClassifier
+
+__all__ = [
+    "MLP",
+    "Compose",
+    "ConsistencyClassifier",
+    "Cutout",
+    "FeatureDropout",
+    "GaussianNoise",
+    "Identity",
+    "LabeledBank",
+    "Mixup",
+    "ModelEMA",
+    "Network",
+    "RandAugment",
+    "RandomFlip",
+    "RandomShift",
+    "RandomSwap",
+    "Scarf",
+    "SmallCNN",
+    "SpanDeletion",
+    "TokenDropout",
+    "default_views",
+    "instance_loss",
+    "shrink_loss",
+    "shrink_mask",
+    "simmatch_targets",
+]
