@@ -147,14 +147,11 @@ def _sk_label_spreading(ctx: MethodContext):
 
 
 def _neural(ctx: MethodContext):
-    # The neural consistency trainer (learn/neural) lands separately; it is a scikit-learn style
-    # estimator (fit(X, y) with -1 unlabeled, predict_proba, pseudo_labels_).
-    from pseudolabel.learn import neural
+    # FlexMatch consistency training of an MLP on the features (docs/neural.md), its defaults;
+    # a fixed step budget keeps one run to about a CPU-minute on the bench datasets.
+    from pseudolabel.learn.neural import ConsistencyClassifier
 
-    cls = getattr(neural, "NeuralTrainer", None)
-    if cls is None:
-        raise ImportError("pseudolabel.learn.neural has no NeuralTrainer yet; update bench/methods.py::_neural")
-    return cls(random_state=ctx.seed)
+    return ConsistencyClassifier(max_steps=1500, n_threads=1, random_state=ctx.seed)
 
 
 _BASE: list[BenchMethod] = [

@@ -37,17 +37,24 @@ def register(kind: str, name: str):
     return deco
 
 
-def available(kind: str) -> dict[str, type]:
-    """Registered names for ``kind`` (imports the stage package so its modules register)."""
+def available(kind: str, optional: bool = True) -> dict[str, type]:
+    """Registered names for ``kind`` (imports the stage package so its modules register; with
+    ``optional``, also the components of installed extras)."""
     if kind not in KINDS:
         raise ValueError(f"unknown component kind {kind!r}; expected one of {sorted(KINDS)}")
     importlib.import_module(KINDS[kind])
-    for module, _ in _OPTIONAL.get(kind, {}).values():
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass  # the extra is not installed; make() names it
+    for name in _OPTIONAL.get(kind, {}) if optional else ():
+        _import_optional(kind, name, strict=False)
     return dict(sorted(_REGISTRY[kind].items()))
+
+
+def _import_optional(kind: str, name: str, strict: bool) -> None:
+    module, extra = _OPTIONAL[kind][name]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        if strict:
+            raise ValueError(f"{kind} {name!r} needs the {extra!r} extra: pip install 'pseudolabel[{extra}]'") from exc
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
@@ -75,12 +82,12 @@ def make(kind: str, spec: Any):
     if not isinstance(spec, str):
         return spec
     name, kwargs = parse_spec(spec)
-    names = available(kind)
+    names = available(kind, optional=False)
     if name not in names and name in _OPTIONAL.get(kind, {}):
-        raise ValueError(
-            f"{kind} {name!r} needs the {_OPTIONAL[kind][name][1]!r} extra: pip install 'pseudolabel[{_OPTIONAL[kind][name][1]}]'"
-        )
+        _import_optional(kind, name, strict=True)
+        names = available(kind, optional=False)
     if name not in names:
+        names = available(kind)
         raise ValueError(f"unknown {kind} {name!r}; choose one of: {', '.join(names)}")
     try:
         return names[name](**kwargs)
