@@ -307,6 +307,7 @@ def bench(
     n_jobs: Annotated[int, typer.Option(help="Runs at a time (1 gives clean timings).")] = 1,
     timeout: Annotated[float | None, typer.Option(help="Kill a run after this many seconds.")] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Merge into the results.json already in --out (same runs replaced).")] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List methods and suites, then exit.")] = False,
 ) -> None:
     """Run methods side by side on the benchmark datasets; writes results.json, results.md and plots to --out."""
@@ -341,6 +342,7 @@ def bench(
             n_jobs=n_jobs,
             timeout=timeout,
             plots=not no_plots,
+            update=update,
         )
     except (ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc))

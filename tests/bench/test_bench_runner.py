@@ -160,3 +160,26 @@ def test_module_entry_point_lists_and_rebuilds_reports(smoke, capsys):
     (out / "results.md").unlink()
     assert main(["--report", str(out / "results.json"), "--no-plots"]) == 0
     assert (out / "results.md").exists()
+
+
+def test_update_replaces_the_same_runs_and_keeps_the_rest(tmp_path, fake_methods):
+    from rich.console import Console
+
+    quiet = Console(quiet=True)
+    with pytest.raises(ValueError, match="--update needs an earlier"):
+        run_bench(suite="tiny", out_dir=tmp_path, console=quiet, plots=False, update=True, isolate=False)
+    first = run_bench(suite="tiny", methods=["supervised", "broken"], out_dir=tmp_path, console=quiet, plots=False, isolate=False)
+    assert {r["method"]: r["status"] for r in first["runs"]} == {"supervised": "ok", "broken": "error"}
+    # the "broken" method gets fixed; only it is re-run
+    fixed = BenchMethod("broken", "test", "fixed now", METHODS["supervised"].build, kind="supervised")
+    METHODS["broken"] = fixed  # the fixture restores METHODS afterwards
+    run_bench(suite="tiny", methods=["broken"], out_dir=tmp_path, console=quiet, plots=False, isolate=False, update=True)
+    saved = load_results(tmp_path / "results.json")
+    assert sorted((r["method"], r["status"]) for r in saved["runs"]) == [("broken", "ok"), ("supervised", "ok")]
+    assert saved["command"] == first["command"]
+    (upd,) = saved["updates"]
+    assert upd["runs_replaced"] == 1 and upd["runs_added"] == 1 and upd["command"].endswith("--update")
+    assert saved["methods"]["broken"]["description"] == "fixed now" and "supervised" in saved["methods"]
+    assert all("git" in r for r in saved["runs"])
+    md = (tmp_path / "results.md").read_text()
+    assert "- Updated " in md and "re-ran 1 runs, replacing 1" in md and "## Failed runs" not in md

@@ -13,7 +13,7 @@ def _list(text: str | None) -> list[str] | None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pseudolabel.bench", description=__doc__)
-    p.add_argument("--suite", default="quick", help="smoke | quick | standard (default: quick)")
+    p.add_argument("--suite", default="quick", help="smoke | quick | standard | matrix (default: quick)")
     p.add_argument("--datasets", help="comma-separated, e.g. digits,trec")
     p.add_argument("--methods", help="comma-separated method names (see --list)")
     p.add_argument("--seeds", type=int, help="number of seeds (0..n-1)")
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-jobs", type=int, default=1, help="runs at a time (default 1: clean timings)")
     p.add_argument("--timeout", type=float, help="kill a run after this many seconds")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--update", action="store_true", help="merge into the results.json already in --out (same runs are replaced)")
     p.add_argument("--list", action="store_true", help="list methods and suites, then exit")
     p.add_argument("--report", metavar="RESULTS_JSON", help="only rebuild results.md and plots from a results.json")
     a = p.parse_args(argv)
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout=a.timeout,
         plots=not a.no_plots,
         command=None,
+        update=a.update,
     )
     return 0
 

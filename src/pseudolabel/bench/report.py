@@ -82,6 +82,9 @@ def markdown(results: dict) -> str:
         "",
         f"- Command: `{cmd}` (equivalently `python -m pseudolabel.bench {cmd.split(' bench ', 1)[-1] if ' bench ' in cmd else ''}`)",
         f"- Date: {results.get('date')}; code: {results.get('git') or 'n/a'}; total {results.get('total_seconds', '–')} s",
+        *[f"- Updated {u.get('date')} (code {u.get('git') or 'n/a'}, {u.get('total_seconds', '–')} s): `{u.get('command')}` "
+          f"re-ran {u.get('runs_added')} runs, replacing {u.get('runs_replaced')}; every run in `results.json` records its code revision"
+          for u in results.get("updates", [])],
         f"- Machine: {mach.get('cpu')}, {mach.get('usable_cores')} usable cores, {mach.get('memory_gib')} GiB RAM, no GPU; {mach.get('platform')}",
         f"- Threads: {thr.get('per_run')} BLAS/OpenMP/torch thread(s) per run, {thr.get('n_jobs')} run(s) at a time; env {thr.get('environment')}",
         f"- Machine load: 1-minute load average at the start of the runs {_load_range(results)}",
@@ -97,6 +100,7 @@ def markdown(results: dict) -> str:
     datasets = list(results.get("datasets", {}))
     if datasets:
         lines += _summary_table(results, idx, datasets)
+    lines += _matrix_section(results, idx, datasets)
     for d in datasets:
         lines += _dataset_section(results, idx, d)
     lines += ["## Methods", "", "| method | family | what |", "| --- | --- | --- |"]
@@ -143,6 +147,78 @@ def _summary_table(results: dict, idx: dict, datasets: list[str]) -> list[str]:
                 cells.append(f"{_cell(_row(idx, d, b, m)['accuracy'])} {m}" if m else "–")
             cells.append(_cell(full["accuracy"]) if full else "–")
             lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _matrix_cells(results: dict) -> dict[str, tuple[str, str]]:
+    """Matrix method name -> (teacher, selector), in the order the suite ran them."""
+    out = {}
+    for name, m in results.get("methods", {}).items():
+        if m.get("family") == "matrix" and name.startswith("m_"):
+            teacher, _, select = name[2:].partition("_")
+            out[name] = (teacher, select)
+    return out
+
+
+def _matrix_section(results: dict, idx: dict, datasets: list[str]) -> list[str]:
+    """Teacher × selector pivots (the ``matrix`` suite): one grid per dataset and budget, then the
+    mean gain over supervised-only and the mean rank across all of them."""
+    cells = _matrix_cells(results)
+    if not cells:
+        return []
+    teachers = list(dict.fromkeys(t for t, _ in cells.values()))
+    selects = list(dict.fromkeys(s for _, s in cells.values()))
+    name_of = {v: k for k, v in cells.items()}
+    lines = [
+        "## Teacher × selector",
+        "",
+        "Each cell: test accuracy % (mean over seeds) · pseudo-label precision % / coverage % on the pool. "
+        "Every combination is `SelfTrainer(teacher=t, select=s, fallback=False)` with the teacher's default "
+        "refiners; **bold** = best in the grid.",
+        "",
+    ]
+    gains: dict[str, list[float]] = {n: [] for n in cells}
+    ranks: dict[str, list[float]] = {n: [] for n in cells}
+    for d in datasets:
+        for b in _budgets(results, d):
+            sup = _row(idx, d, b, "supervised")
+            sup_acc = _num(sup["accuracy"]["mean"]) if sup else math.nan
+            acc = {n: _num(r["accuracy"]["mean"]) if (r := _row(idx, d, b, n)) and r["n_ok"] else math.nan for n in cells}
+            ok = sorted((v, n) for n, v in acc.items() if not math.isnan(v))
+            if not ok:
+                continue
+            for pos, (v, n) in enumerate(sorted(ok, reverse=True)):
+                ranks[n].append(pos + 1)
+                gains[n].append(v - sup_acc)
+            best = ok[-1][1]
+            lines += [f"### {d}, {b} labels/class (supervised only: {sup_acc * 100:.1f})", "",
+                      "| teacher | " + " | ".join(selects) + " |", "| --- |" + " --- |" * len(selects)]
+            for t in teachers:
+                row = []
+                for s_ in selects:
+                    n = name_of.get((t, s_))
+                    r = _row(idx, d, b, n) if n else None
+                    if not r or not r["n_ok"]:
+                        row.append("–")
+                        continue
+                    c = f"{acc[n] * 100:.1f}"
+                    c = f"**{c}**" if n == best else c
+                    if r["pl_coverage"]["n"]:
+                        prec = _num(r["pl_precision"]["mean"]) * 100 if r["pl_precision"]["n"] else math.nan
+                        c += f" · {prec:.0f}/{_num(r['pl_coverage']['mean']) * 100:.0f}"
+                    row.append(c)
+                lines.append(f"| {t} | " + " | ".join(row) + " |")
+            lines.append("")
+    lines += ["### Across datasets and budgets", "",
+              "Mean accuracy gain over supervised-only (points) and mean rank within each grid (1 = best).", "",
+              "| teacher | " + " | ".join(selects) + " |", "| --- |" + " --- |" * len(selects)]
+    for t in teachers:
+        row = []
+        for s_ in selects:
+            n = name_of.get((t, s_))
+            g, r = gains.get(n) or [], ranks.get(n) or []
+            row.append(f"{sum(g) / len(g) * 100:+.1f} · rank {sum(r) / len(r):.1f}" if g else "–")
+        lines.append(f"| {t} | " + " | ".join(row) + " |")
     return lines + [""]
 
 

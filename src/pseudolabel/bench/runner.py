@@ -90,6 +90,7 @@ def run_bench(
     plots: bool = True,
     cache: str | Path | None = None,
     command: str | None = None,
+    update: bool = False,
 ) -> dict:
     """Run a benchmark suite and write ``results.json``, ``results.md`` and plots into ``out_dir``.
 
@@ -100,7 +101,10 @@ def run_bench(
     runs everything in this process (no per-run peak memory). ``cache`` is the feature cache
     folder (default ``$PSEUDOLABEL_CACHE`` or ``~/.cache/pseudolabel``). ``command`` is the
     command line recorded in the outputs (default: the equivalent ``pseudolabel bench`` call).
-    Returns the results dict that ``results.json`` holds.
+    ``update=True`` merges into the ``results.json`` already in ``out_dir``: runs of the same
+    (dataset, budget, method, seed) are replaced, all others kept, and the update (command, date,
+    code revision, runs replaced) is recorded beside the original command; every run keeps the
+    revision that produced it. Returns the results dict that ``results.json`` holds.
     """
     from rich.console import Console
 
@@ -124,6 +128,11 @@ def run_bench(
         raise ValueError(f"threads and n_jobs must be >= 1, got threads={threads}, n_jobs={n_jobs}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = None
+    if update:
+        if not (out_dir / "results.json").exists():
+            raise ValueError(f"--update needs an earlier {out_dir / 'results.json'} to merge into; run without --update first")
+        previous = load_results(out_dir / "results.json")
 
     skipped: list[dict] = []
     runnable = []
@@ -136,7 +145,7 @@ def run_bench(
             runnable.append(m)
     if command is None:
         command = _command(suite, datasets if explicit_datasets else None, methods, seeds, labels_per_class, out_dir, data_dir,
-                           threads, n_jobs, timeout)
+                           threads, n_jobs, timeout, update)
     results = {
         "suite": suite,
         "command": command,
@@ -193,11 +202,14 @@ def run_bench(
                 for s in range(n_seeds):
                     jobs.append({"dataset": name, "budget": b, "method": m.name, "seed": s})
         jobs.sort(key=lambda j: (j["budget"] == FULL, j["budget"] if j["budget"] != FULL else 0, j["seed"]))
-        results["runs"].extend(_execute(jobs, feats, threads, n_jobs, timeout, isolate, console))
+        for rec in _execute(jobs, feats, threads, n_jobs, timeout, isolate, console):
+            results["runs"].append({**rec, "git": results["git"]})
         del feats
         gc.collect()
-        _write_json(results, out_dir / "results.json")
+        _write_json(_merge(previous, results) if previous else results, out_dir / "results.json")
     results["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    if previous:
+        results = _merge(previous, results)
     results["summary"] = summarize(results["runs"])
     _write_json(results, out_dir / "results.json")
 
@@ -209,6 +221,24 @@ def run_bench(
         _write_json(results, out_dir / "results.json")
     console.print(f"done in {results['total_seconds']:.0f} s → {out_dir / 'results.md'}")
     return results
+
+
+def _merge(old: dict, new: dict) -> dict:
+    """``old`` with ``new``'s runs replacing those of the same (dataset, budget, method, seed)."""
+    key = lambda r: (r["dataset"], r["budget"], r["method"], r["seed"])  # noqa: E731
+    fresh = {key(r) for r in new["runs"]}
+    kept = [r for r in old["runs"] if key(r) not in fresh]
+    merged = {**old, "runs": kept + new["runs"]}
+    merged["methods"] = {**old.get("methods", {}), **new["methods"]}
+    merged["datasets"] = {**old.get("datasets", {}), **new["datasets"]}
+    merged["skipped"] = [s for s in old.get("skipped", []) if s not in new["skipped"]
+                         and s.get("method") not in new["methods"]] + new["skipped"]
+    update = {k: new.get(k) for k in ("command", "date", "git", "total_seconds", "threads")}
+    update["runs_replaced"] = len(old["runs"]) - len(kept)
+    update["runs_added"] = len(new["runs"])
+    merged["updates"] = [*old.get("updates", []), update]
+    merged.pop("summary", None)
+    return merged
 
 
 # ---------------------------------------------------------------------------- execution
@@ -341,7 +371,8 @@ def _progress(console, i: int, n: int, rec: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- outputs
-def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads=1, n_jobs=1, timeout=None) -> str:
+def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads=1, n_jobs=1, timeout=None,
+             update=False) -> str:
     parts = ["pseudolabel", "bench", "--suite", suite]
     if datasets is not None:
         parts += ["--datasets", ",".join(datasets)]
@@ -361,6 +392,8 @@ def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_di
         parts += ["--n-jobs", str(n_jobs)]
     if timeout is not None:
         parts += ["--timeout", f"{timeout:g}"]
+    if update:
+        parts.append("--update")
     return shlex.join(parts)
 
 
