@@ -105,3 +105,13 @@ def test_same_labeled_rows_for_every_method(blobs, monkeypatch):
     for name in ("supervised", "sklearn_self_training", "pseudolabel_self"):
         run_job({"dataset": "blobs", "budget": 3, "method": name, "seed": 5}, blobs)
     assert all(np.array_equal(seen[0], s) for s in seen[1:]) and len(seen[0]) == 9
+
+
+def test_neural_method_builds_the_consistency_trainer():
+    pytest.importorskip("torch")
+    from pseudolabel.bench.methods import METHODS, MethodContext, logistic_student
+    from pseudolabel.learn.neural import ConsistencyClassifier
+
+    est = METHODS["neural"].build(MethodContext(3, 6, 100, 0, logistic_student))
+    assert isinstance(est, ConsistencyClassifier) and est.random_state == 0 and est.n_threads == 1
+    # (it runs end to end in test_every_available_method_runs_and_reports[neural])
