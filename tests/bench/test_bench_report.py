@@ -30,3 +30,11 @@ def test_no_matrix_section_without_matrix_methods():
     results = {"suite": "x", "runs": [_run("supervised", 0.5, 0)], "methods": {"supervised": {"family": "reference", "description": ""}},
                "datasets": {"toy": {"n_train": 10, "n_test": 5, "n_classes": 2, "features": "raw"}}}
     assert "Teacher × selector" not in markdown(results)
+
+
+def test_matrix_pivot_shows_a_dash_when_nothing_was_accepted():
+    runs = [_run("supervised", 0.5, 0), _run("m_graph_all", 0.6, 0, prec=None, cov=0.0)]
+    fam = {"supervised": {"family": "reference", "description": ""}, "m_graph_all": {"family": "matrix", "description": ""}}
+    md = markdown({"suite": "matrix", "runs": runs, "methods": fam,
+                   "datasets": {"toy": {"n_train": 10, "n_test": 5, "n_classes": 2, "features": "raw"}}})
+    assert "| graph | **60.0** · –/0 |" in md and "nan" not in md

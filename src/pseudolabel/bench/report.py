@@ -205,7 +205,7 @@ def _matrix_section(results: dict, idx: dict, datasets: list[str]) -> list[str]:
                     c = f"**{c}**" if n == best else c
                     if r["pl_coverage"]["n"]:
                         prec = _num(r["pl_precision"]["mean"]) * 100 if r["pl_precision"]["n"] else math.nan
-                        c += f" · {prec:.0f}/{_num(r['pl_coverage']['mean']) * 100:.0f}"
+                        c += f" · {'–' if math.isnan(prec) else f'{prec:.0f}'}/{_num(r['pl_coverage']['mean']) * 100:.0f}"
                     row.append(c)
                 lines.append(f"| {t} | " + " | ".join(row) + " |")
             lines.append("")
