@@ -41,12 +41,13 @@ def test_smoke_suite_writes_every_output(smoke):
 
 def test_smoke_suite_numbers_are_the_known_ones(smoke):
     """digits, 4 labels per class, seed 0: the default SelfTrainer beats supervised-only by a wide,
-    seed-stable margin (95.4% vs 71.9% here; bounds leave room for library versions)."""
+    seed-stable margin (93.9% vs 71.9% here; bounds leave room for library versions)."""
     _, res = smoke
     acc = {r["method"]: r["metrics"]["accuracy"] for r in res["runs"]}
     assert acc["supervised"] < 0.85 < 0.90 < acc["pseudolabel"]
     pl = next(r for r in res["runs"] if r["method"] == "pseudolabel")["metrics"]
-    assert pl["pl_coverage"] == 1.0 and pl["pl_precision"] > 0.9
+    # the GMM loss gate of the graph candidate keeps 98% of the pool, 95.6% of it right
+    assert pl["pl_coverage"] > 0.95 and pl["pl_precision"] > 0.9
 
 
 def test_markdown_has_tables_and_the_command(smoke):

@@ -106,7 +106,7 @@ def test_guard_keeps_self_training_when_no_heldout_row_separates_them():
 def test_auto_runs_candidates_on_the_same_folds_and_keeps_the_best():
     X, ys, _ = blobs(7)
     model = SelfTrainer(random_state=0).fit(X, ys)
-    assert [c["teacher"] for c in model.candidates_] == ["graph", "self"]
+    assert [c["teacher"] for c in model.candidates_] == ["graph", "self", "prototype"]
     chosen = [c for c in model.candidates_ if c["chosen"]]
     assert len(chosen) == 1 and chosen[0]["heldout_accuracy"] == max(c["heldout_accuracy"] for c in model.candidates_)
     assert model.config_["teacher"] == chosen[0]["teacher"]
@@ -201,3 +201,18 @@ def test_named_components_and_record(tmp_path):
     back = pd.read_parquet(path)
     assert list(back.columns[:6]) == ["id", "label", "confidence", "weight", "source", "round"]
     assert len(back) == len(pl)
+
+
+def test_custom_candidates_and_their_validation():
+    X, ys, _ = blobs(7)
+    model = SelfTrainer(candidates=[{"teacher": "prototype"}, {"teacher": "self", "select": "softmatch"}], random_state=0).fit(X, ys)
+    got = [(c["teacher"], c["select"]) for c in model.candidates_]
+    # missing parts come from the teacher's defaults (its auto candidate, else the fallback ones)
+    assert got == [("prototype", "freematch"), ("self", "softmatch")]
+    other = SelfTrainer(candidates=[{"teacher": "erase"}, {"teacher": "graph"}], random_state=0).fit(X, ys)
+    assert [(c["teacher"], c["select"]) for c in other.candidates_] == [("erase", "threshold(threshold=0.0)"), ("graph", "gmm")]
+    assert sum(c["chosen"] for c in model.candidates_) == 1
+    with pytest.raises(ValueError, match="candidates must be a non-empty list of dicts"):
+        SelfTrainer(candidates=[]).fit(X, ys)
+    with pytest.raises(ValueError, match="'teacher' key"):
+        SelfTrainer(candidates=[{"select": "flexmatch"}]).fit(X, ys)

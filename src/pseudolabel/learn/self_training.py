@@ -88,6 +88,10 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         otherwise pseudo-labels with weight ≥ 0.5 are used unweighted.
     teacher : ``"graph"`` (kNN label spreading), ``"self"`` (the student labels for itself, as in
         classic self-training), ``"auto"``, a registered name/spec, a classifier, or a Teacher.
+        ``"auto"`` runs every configuration of ``candidates`` on the same held-out folds and keeps
+        the one with the best held-out accuracy (``candidates_`` lists them, ``config_`` the winner).
+    candidates : the configurations ``teacher="auto"`` chooses from, dicts with ``teacher``,
+        ``refine`` and ``select``; ``None`` = :data:`pseudolabel.learn.defaults.AUTO_CANDIDATES`.
     refine : refiner spec(s) applied in order (``"calibrate,sinkhorn"``, a list, objects, ``None``).
     select : selector spec or object (``"flexmatch(threshold=0.9)"``, ``FreeMatch()``, ...).
     max_rounds : self-training rounds after the first teacher call.
@@ -114,6 +118,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         estimator=None,
         *,
         teacher="auto",
+        candidates=None,
         refine="auto",
         select="auto",
         max_rounds: int = 5,
@@ -129,6 +134,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     ):
         self.estimator = estimator
         self.teacher = teacher
+        self.candidates = candidates
         self.refine = refine
         self.select = select
         self.max_rounds = max_rounds
@@ -147,7 +153,18 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         """The configuration(s) to run: one, or the ``auto`` candidates (user-fixed parts win)."""
         fixed = {k: getattr(self, k) for k in ("refine", "select") if not (isinstance(getattr(self, k), str) and getattr(self, k) == "auto")}
         if isinstance(self.teacher, str) and self.teacher == "auto":
-            return [{**cfg, **fixed} for cfg in AUTO_CANDIDATES]
+            cands = AUTO_CANDIDATES if self.candidates is None else self.candidates
+            if not cands or not all(isinstance(c, dict) and "teacher" in c for c in cands):
+                raise ValueError(
+                    "candidates must be a non-empty list of dicts with a 'teacher' key (and optionally 'refine', "
+                    f"'select'), e.g. [{{'teacher': 'graph'}}, {{'teacher': 'self'}}]; got {self.candidates!r}"
+                )
+            out = []
+            for cfg in cands:
+                name = cfg["teacher"] if isinstance(cfg["teacher"], str) else None
+                base = TEACHER_DEFAULTS.get(name.split("(")[0].strip().lower(), FALLBACK_DEFAULTS) if name else FALLBACK_DEFAULTS
+                out.append({**base, **cfg, **fixed})
+            return out
         name = self.teacher if isinstance(self.teacher, str) else None
         base = TEACHER_DEFAULTS.get(name.split("(")[0].strip().lower(), FALLBACK_DEFAULTS) if name else FALLBACK_DEFAULTS
         return [{"teacher": self.teacher, **base, **fixed}]
