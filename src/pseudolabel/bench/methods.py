@@ -59,7 +59,7 @@ STUDENTS: dict[str, Callable[[], object]] = {"logreg": logistic_student}
 # ---------------------------------------------------------------------------- pseudolabel configurations
 PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
     # name: (what it is, SelfTrainer kwargs); the student is always the bench's student
-    "pseudolabel": ("SelfTrainer() defaults: auto (graph or self, chosen on held-out labels), guard on", {}),
+    "pseudolabel": ("SelfTrainer() defaults: auto (graph + GMM, self + FreeMatch or prototype + FreeMatch, chosen on held-out labels), guard on", {}),
     "pseudolabel_self": (
         "classic self-training: the student labels itself, calibrated, fixed threshold 0.95",
         {"teacher": "self", "refine": "calibrate", "select": "threshold(threshold=0.95)"},

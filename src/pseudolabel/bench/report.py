@@ -136,7 +136,7 @@ def _summary_table(results: dict, idx: dict, datasets: list[str]) -> list[str]:
     for d in datasets:
         methods = _methods_in_order(results, d)
         sk = [m for m in methods if fams.get(m, {}).get("family") == "scikit-learn"]
-        pl = [m for m in methods if fams.get(m, {}).get("family") in ("pseudolabel", "neural")]
+        pl = [m for m in methods if fams.get(m, {}).get("family") in ("pseudolabel", "neural", "matrix")]
         full = _row(idx, d, FULL, "fully_supervised")
         for b in _budgets(results, d):
             cells = [d, str(b)]
