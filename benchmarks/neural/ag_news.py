@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import Timer, command, cpu_seconds, record, threads_note  # noqa: E402
 
-from pseudolabel.data.datasets import load, sample_labels  # noqa: E402
+from pseudolabel.data.datasets import load_ag_news, sample_labels  # noqa: E402
 from pseudolabel.learn.neural import ConsistencyClassifier  # noqa: E402
 
 METHODS = {
@@ -63,9 +63,11 @@ def main() -> None:
                     help="finetune track: start from a frozen-track model of the same method (LP-FT)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", type=int, default=0)
+    ap.add_argument("--test-fields", choices=["title+description", "description"], default="title+description",
+                    help="text of the test rows (the train subset has descriptions only); the reported runs use title+description")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    d = load("ag_news")
+    d = load_ag_news(test_fields=args.test_fields)
     y_train = np.asarray(d.y_train)
     for seed in args.seeds:
         y = sample_labels(y_train, args.per_class, seed)
@@ -99,6 +101,7 @@ def main() -> None:
             true = y_train[pl.index]
             entry = {
                 "dataset": "ag_news", "track": f"MiniLM {args.track}", "labels_per_class": args.per_class,
+                "test_fields": args.test_fields,
                 "method": name, "seed": seed, "error": err, "steps": clf.n_steps_, "epochs": clf.n_epochs_,
                 "best_epoch": clf.best_epoch_,
                 "heldout_accuracy": max((h["heldout_accuracy"] for h in clf.history_), default=None),

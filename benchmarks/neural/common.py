@@ -19,7 +19,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "results"
-KEY = ("dataset", "track", "labels_per_class", "method", "seed")
+KEY = ("dataset", "track", "labels_per_class", "method", "test_fields", "seed")
+
+
+def test_text(r: dict) -> str:
+    """Which text the test rows had (AG News); runs recorded before the field existed used title + description."""
+    return r.get("test_fields") or ("title+description" if r["dataset"] == "ag_news" else "")
 
 # Published USB numbers (Wang et al. 2022, "USB: A Unified Semi-supervised Learning Benchmark",
 # AG News, 40 labels = 10 per class, bert-base fine-tuned on GPU, ~100k unlabeled), error %.
@@ -52,8 +57,10 @@ def record(entry: dict) -> None:
     with open("/tmp/pseudolabel-neural-results.lock", "w") as lock:  # benchmarks of both tracks may finish at once
         fcntl.flock(lock, fcntl.LOCK_EX)
         runs = json.loads(path.read_text()) if path.exists() else []
-        key = tuple(entry.get(k) for k in KEY)
-        runs = [r for r in runs if tuple(r.get(k) for k in KEY) != key] + [entry]
+        def key_of(r):
+            return tuple(test_text(r) if k == "test_fields" else r.get(k) for k in KEY)
+
+        runs = [r for r in runs if key_of(r) != key_of(entry)] + [entry]
         runs.sort(key=lambda r: tuple(str(r.get(k)) for k in KEY))
         tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(runs, indent=1, default=_json))
@@ -72,7 +79,7 @@ def _json(o):
 def render(runs: list[dict]) -> None:
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        groups.setdefault((r["dataset"], r["track"], r["labels_per_class"], r["method"]), []).append(r)
+        groups.setdefault((r["dataset"], r["track"], r["labels_per_class"], r["method"], test_text(r)), []).append(r)
     lines = [
         "# Neural consistency training (issue 4): benchmark results",
         "",
@@ -82,14 +89,14 @@ def render(runs: list[dict]) -> None:
         "Model selection uses a held-out fold of the labels only; 'held-out acc' is its best value.",
         "The command shown is the first seed's; benchmarks/neural/run_*.sh hold every command.",
         "",
-        "| dataset | track | labels/class | method | error % | seeds | held-out acc | steps | wall s | CPU s | threads | command |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | track | labels/class | method | test text | error % | seeds | held-out acc | steps | wall s | CPU s | threads | command |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (ds, track, lpc, method), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    for (ds, track, lpc, method, text), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
         err = np.array([r["error"] for r in rs]) * 100
         ho = [r.get("heldout_accuracy") for r in rs if r.get("heldout_accuracy") is not None]
         lines.append(
-            f"| {ds} | {track} | {lpc} | {method} | {err.mean():.2f} ± {err.std():.2f} | "
+            f"| {ds} | {track} | {lpc} | {method} | {text or '–'} | {err.mean():.2f} ± {err.std():.2f} | "
             f"{','.join(str(r['seed']) for r in rs)} | {np.mean(ho):.3f} | "
             f"{int(np.mean([r.get('steps', 0) for r in rs]))} | {np.mean([r['wall_seconds'] for r in rs]):.0f} | "
             f"{np.mean([r['cpu_seconds'] for r in rs]):.0f} | {rs[0]['threads']} | `{rs[0]['command']}` |"
@@ -104,7 +111,7 @@ def render(runs: list[dict]) -> None:
         "Protocol differences here: the unlabeled pool is the 10,001-row train subset (not ~100k); the",
         "backbone is MiniLM-L6 (22M parameters, frozen or fine-tuned on one CPU thread), not bert-base (110M);",
         "the training text is the description only (the subset has no titles) while the official 7,600-row",
-        "test set is title + description; 2 of the 10 labels per class are held out for model selection",
+        "test set is title + description (unless 'test text' says description); 2 of the 10 labels per class are held out for model selection",
         "(they stay in the unlabeled pool with hidden labels), so the model trains on 8 labels per class.",
         "Frozen-embedding baselines measured by the lead: supervised LR 21.95%, SelfTrainingClassifier 21.95%,",
         "LabelSpreading 27.39%, all 10k labels 11.74%. The frozen track's CPU time excludes embedding the",

@@ -9,4 +9,4 @@ export PYTHONPATH="$(cd ../.. && pwd)/src" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREAD
 PY=${PYTHON:-python}
 nice -n 10 $PY ag_news.py --track frozen --methods supervised supervised-all fixmatch flexmatch flexmatch+da freematch softmatch --seeds 0 1 2 3 4 --threads 1
 nice -n 10 $PY ag_news.py --track frozen --methods flexmatch+simmatch flexmatch+shrinkmatch "flexmatch multihead" --seeds 0 1 2 3 4 --threads 1
-nice -n 10 $PY ag_news.py --track finetune --init frozen --methods flexmatch+da --seeds 0 1 2 --steps 800 --cpu-budget 2700 --threads 1
+nice -n 10 $PY ag_news.py --track finetune --init frozen --methods flexmatch+da --seeds 0 1 --steps 800 --cpu-budget 2700 --threads 1 --test-fields title+description
