@@ -82,8 +82,10 @@ def markdown(results: dict) -> str:
         "",
         f"- Command: `{cmd}` (equivalently `python -m pseudolabel.bench {cmd.split(' bench ', 1)[-1] if ' bench ' in cmd else ''}`)",
         f"- Date: {results.get('date')}; code: {results.get('git') or 'n/a'}; total {results.get('total_seconds', '–')} s",
-        *[f"- Updated {u.get('date')} (code {u.get('git') or 'n/a'}, {u.get('total_seconds', '–')} s): `{u.get('command')}` "
-          f"re-ran {u.get('runs_added')} runs, replacing {u.get('runs_replaced')}; every run in `results.json` records its code revision"
+        *[f"- Updated {u.get('date')} (code {u.get('git') or 'n/a'}, "
+          + (f"{u['total_seconds']} s" if u.get("total_seconds") is not None else "stopped before its last dataset")
+          + f"): `{u.get('command')}` re-ran {u.get('runs_added')} runs, replacing {u.get('runs_replaced')}; "
+          "every run in `results.json` records its code revision"
           for u in results.get("updates", [])],
         f"- Machine: {mach.get('cpu')}, {mach.get('usable_cores')} usable cores, {mach.get('memory_gib')} GiB RAM, no GPU; {mach.get('platform')}",
         f"- Threads: {thr.get('per_run')} BLAS/OpenMP/torch thread(s) per run, {thr.get('n_jobs')} run(s) at a time; env {thr.get('environment')}",

@@ -207,7 +207,7 @@ def run_bench(
         del feats
         gc.collect()
         _write_json(_merge(previous, results) if previous else results, out_dir / "results.json")
-    results["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    results["total_seconds"] = elapsed = round(time.perf_counter() - t_start, 1)
     if previous:
         results = _merge(previous, results)
     results["summary"] = summarize(results["runs"])
@@ -219,7 +219,7 @@ def run_bench(
     if plots and results["runs"]:
         results["plots"] = [str(p.name) for p in write_plots(results, out_dir)]
         _write_json(results, out_dir / "results.json")
-    console.print(f"done in {results['total_seconds']:.0f} s → {out_dir / 'results.md'}")
+    console.print(f"done in {elapsed:.0f} s → {out_dir / 'results.md'}")
     return results
 
 
