@@ -159,15 +159,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                     "candidates must be a non-empty list of dicts with a 'teacher' key (and optionally 'refine', "
                     f"'select'), e.g. [{{'teacher': 'graph'}}, {{'teacher': 'self'}}]; got {self.candidates!r}"
                 )
-            out = []
-            for cfg in cands:
-                name = cfg["teacher"] if isinstance(cfg["teacher"], str) else None
-                base = TEACHER_DEFAULTS.get(name.split("(")[0].strip().lower(), FALLBACK_DEFAULTS) if name else FALLBACK_DEFAULTS
-                out.append({**base, **cfg, **fixed})
-            return out
-        name = self.teacher if isinstance(self.teacher, str) else None
-        base = TEACHER_DEFAULTS.get(name.split("(")[0].strip().lower(), FALLBACK_DEFAULTS) if name else FALLBACK_DEFAULTS
-        return [{"teacher": self.teacher, **base, **fixed}]
+            return [{**_teacher_defaults(cfg["teacher"]), **cfg, **fixed} for cfg in cands]
+        return [{"teacher": self.teacher, **_teacher_defaults(self.teacher), **fixed}]
 
     @staticmethod
     def _components(config: dict):
@@ -580,6 +573,12 @@ def _pooled_accuracy(scores: list[dict]) -> float:
     y = np.concatenate([s["y"] for s in scores])
     pred = np.concatenate([s["pred"].argmax(axis=1) for s in scores])
     return float((y == pred).mean()) if len(y) else float("nan")
+
+
+def _teacher_defaults(teacher) -> dict:
+    """``refine``/``select`` used when left at "auto": the teacher's auto candidate, else the fallback ones."""
+    name = teacher.split("(")[0].strip().lower() if isinstance(teacher, str) else None
+    return TEACHER_DEFAULTS.get(name, FALLBACK_DEFAULTS)
 
 
 def _sign_test(ssl_scores: list[dict], sup_scores: list[dict]) -> tuple[float, int, int]:
