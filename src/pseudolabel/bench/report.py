@@ -354,11 +354,7 @@ def write_plots(results: dict, out_dir: str | Path) -> list[Path]:
         ax.axis("off")
     fig.tight_layout()
     _legend(fig, handles)
-    p = out_dir / "accuracy_vs_labels.png"
-    fig.savefig(p, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    _shrink_png(p)
-    paths.append(p)
+    paths.append(_save(fig, out_dir / "accuracy_vs_labels.png", dpi=90))
 
     # pseudo-label precision vs coverage: rows = datasets, columns = budgets
     all_budgets = sorted({b for d in datasets for b in _budgets(results, d)})
@@ -391,12 +387,17 @@ def write_plots(results: dict, out_dir: str | Path) -> list[Path]:
                  "markers: the pseudo-labels each method accepted (mean over seeds)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     _legend(fig, handles)
-    p = out_dir / "pl_precision_coverage.png"
-    fig.savefig(p, dpi=72, bbox_inches="tight")
-    plt.close(fig)
-    _shrink_png(p)
-    paths.append(p)
+    paths.append(_save(fig, out_dir / "pl_precision_coverage.png", dpi=72))
     return paths
+
+
+def _save(fig, path: Path, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    _shrink_png(path)
+    return path
 
 
 def _shrink_png(path: Path) -> None:
