@@ -61,6 +61,7 @@ def main() -> None:
                     help="stop after the epoch in which the process's CPU seconds (all threads) exceed this")
     ap.add_argument("--init", choices=["none", "frozen"], default="none",
                     help="finetune track: start from a frozen-track model of the same method (LP-FT)")
+    ap.add_argument("--batch-size", type=int, default=None, help="override the track's labeled batch size")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", type=int, default=0)
     ap.add_argument("--test-fields", choices=["title+description", "description"], default="title+description",
@@ -75,6 +76,8 @@ def main() -> None:
             params = dict(TRACKS[args.track], n_threads=args.threads, random_state=seed, verbose=args.verbose, **METHODS[method])
             if args.epochs is not None:
                 params["max_epochs"] = args.epochs
+            if args.batch_size is not None:
+                params["batch_size"] = args.batch_size
             if args.steps is not None:
                 params["max_steps"] = args.steps
                 params.setdefault("max_epochs", None)

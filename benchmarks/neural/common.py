@@ -19,7 +19,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "results"
-KEY = ("dataset", "track", "labels_per_class", "method", "test_fields", "seed")
+KEY = ("dataset", "track", "labels_per_class", "method", "test_fields", "step_budget", "seed")
+
+
+def step_budget(r: dict):
+    """The requested ``max_steps`` (runs of one method with different budgets are kept apart)."""
+    return (r.get("params") or {}).get("max_steps")
 
 
 def test_text(r: dict) -> str:
@@ -58,7 +63,8 @@ def record(entry: dict) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         runs = json.loads(path.read_text()) if path.exists() else []
         def key_of(r):
-            return tuple(test_text(r) if k == "test_fields" else r.get(k) for k in KEY)
+            return tuple(test_text(r) if k == "test_fields" else step_budget(r) if k == "step_budget" else r.get(k)
+                         for k in KEY)
 
         runs = [r for r in runs if key_of(r) != key_of(entry)] + [entry]
         runs.sort(key=lambda r: tuple(str(r.get(k)) for k in KEY))
@@ -79,7 +85,8 @@ def _json(o):
 def render(runs: list[dict]) -> None:
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        groups.setdefault((r["dataset"], r["track"], r["labels_per_class"], r["method"], test_text(r)), []).append(r)
+        groups.setdefault((r["dataset"], r["track"], r["labels_per_class"], r["method"], test_text(r), step_budget(r)),
+                          []).append(r)
     lines = [
         "# Neural consistency training (issue 4): benchmark results",
         "",
@@ -92,7 +99,7 @@ def render(runs: list[dict]) -> None:
         "| dataset | track | labels/class | method | test text | error % | seeds | held-out acc | steps | wall s | CPU s | threads | command |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (ds, track, lpc, method, text), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    for (ds, track, lpc, method, text, _), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
         err = np.array([r["error"] for r in rs]) * 100
         ho = [r.get("heldout_accuracy") for r in rs if r.get("heldout_accuracy") is not None]
         lines.append(
