@@ -22,9 +22,14 @@ RESULTS = ROOT / "docs" / "results"
 KEY = ("dataset", "track", "labels_per_class", "method", "test_fields", "step_budget", "seed")
 
 
-def step_budget(r: dict):
-    """The requested ``max_steps`` (runs of one method with different budgets are kept apart)."""
-    return (r.get("params") or {}).get("max_steps")
+def key_value(r: dict, k: str):
+    """One field of a run's identity; ``step_budget`` is the requested ``max_steps``, so runs of one
+    method with different budgets are kept apart."""
+    if k == "test_fields":
+        return test_text(r)
+    if k == "step_budget":
+        return (r.get("params") or {}).get("max_steps")
+    return r.get(k)
 
 
 def test_text(r: dict) -> str:
@@ -63,11 +68,10 @@ def record(entry: dict) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         runs = json.loads(path.read_text()) if path.exists() else []
         def key_of(r):
-            return tuple(test_text(r) if k == "test_fields" else step_budget(r) if k == "step_budget" else r.get(k)
-                         for k in KEY)
+            return tuple(key_value(r, k) for k in KEY)
 
         runs = [r for r in runs if key_of(r) != key_of(entry)] + [entry]
-        runs.sort(key=lambda r: tuple(str(r.get(k)) for k in KEY))
+        runs.sort(key=lambda r: tuple(map(str, key_of(r))))
         tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(runs, indent=1, default=_json))
         tmp.replace(path)
@@ -85,8 +89,7 @@ def _json(o):
 def render(runs: list[dict]) -> None:
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        groups.setdefault((r["dataset"], r["track"], r["labels_per_class"], r["method"], test_text(r), step_budget(r)),
-                          []).append(r)
+        groups.setdefault(tuple(key_value(r, k) for k in KEY if k != "seed"), []).append(r)
     lines = [
         "# Neural consistency training (issue 4): benchmark results",
         "",

@@ -2,7 +2,7 @@
 # The AG News runs reported in docs/results/neural.md, one process at a time, niced (shared machine).
 # Track (a): frozen MiniLM embeddings (embedded once, cached), 5 seeds, 1 thread per run.
 # Track (b): MiniLM fine-tuned end to end, started from the track-(a) model (LP-FT), 1 thread:
-#            800 steps (~22 CPU-minutes per run) and 2,000 steps (~55 CPU-minutes; --cpu-budget caps
+#            800 steps (~22 CPU-minutes per run) and 2,000 steps (~48 CPU-minutes; --cpu-budget caps
 #            the training loop), plus two supervised-only references fine-tuned the same way: the 8
 #            training labels/class (2 held out), and all 10 labels/class with batch 32 for 2,000 steps.
 set -euo pipefail
