@@ -5,6 +5,10 @@
 Runs the bench protocol (stratified seeded labels from the train split, the test split only for
 scoring, logistic-regression student, one BLAS thread) for each candidate set and prints one JSON
 line per run (accuracy, the chosen candidate, whether the guard fell back, seconds) and a summary.
+
+This is the measurement behind adding the prototype candidate, so its graph candidate keeps every
+pseudo-label (the default's selector at the time); the shipped default's graph candidate uses the
+GMM loss gate, chosen afterwards from the matrix suite (``pseudolabel.learn.defaults.AUTO_CANDIDATES``).
 """
 
 from __future__ import annotations
