@@ -62,6 +62,8 @@ def main() -> None:
     ap.add_argument("--init", choices=["none", "frozen"], default="none",
                     help="finetune track: start from a frozen-track model of the same method (LP-FT)")
     ap.add_argument("--batch-size", type=int, default=None, help="override the track's labeled batch size")
+    ap.add_argument("--wise", type=float, nargs="*", default=[],
+                    help="also report the WiSE-FT interpolation (1-a)·start + a·fine-tuned for each a (finetune track with --init frozen)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", type=int, default=0)
     ap.add_argument("--test-fields", choices=["title+description", "description"], default="title+description",
@@ -98,25 +100,32 @@ def main() -> None:
                     params["callback"] = lambda est, entry, s0=start: cpu_seconds() - s0 >= args.cpu_budget
                 clf = ConsistencyClassifier(**params)
                 clf.fit(d.X_train, y)
-            err = float((clf.predict(d.X_test) != d.y_test).mean())
-            pl = clf.pseudo_labels_
-            acc = pl.accepted
-            true = y_train[pl.index]
-            entry = {
-                "dataset": "ag_news", "track": f"MiniLM {args.track}", "labels_per_class": args.per_class,
-                "test_fields": args.test_fields,
-                "method": name, "seed": seed, "error": err, "steps": clf.n_steps_, "epochs": clf.n_epochs_,
-                "best_epoch": clf.best_epoch_,
-                "heldout_accuracy": max((h["heldout_accuracy"] for h in clf.history_), default=None),
-                "pl_coverage": float(acc.mean()), "pl_precision": float((pl.label[acc] == true[acc]).mean()) if acc.any() else None,
-                "wall_seconds": t.wall, "cpu_seconds": t.cpu, "threads": threads_note(args.threads),
-                "command": command(), "history": clf.history_,
-                "params": {k: (v if k not in ("init_from", "callback") else repr(type(v).__name__)) for k, v in params.items() if k != "verbose"},
-            }
-            record(entry)
-            print(f"ag_news {args.track} seed {seed} {name}: error {100 * err:.2f}%  best epoch {clf.best_epoch_}"
-                  f"  wall {t.wall:.0f}s cpu {t.cpu:.0f}s", flush=True)
-
+            variants = [(name, clf, t.cpu)]
+            for a in args.wise:
+                with Timer() as tw:
+                    variants.append((f"{name} + WiSE-FT α={a:g}", clf.interpolated(a, d.X_train), None))
+                variants[-1] = (*variants[-1][:2], t.cpu + tw.cpu)
+            for vname, model, cpu in variants:
+                err = float((model.predict(d.X_test) != d.y_test).mean())
+                pl = model.pseudo_labels_
+                acc = pl.accepted
+                true = y_train[pl.index]
+                entry = {
+                    "dataset": "ag_news", "track": f"MiniLM {args.track}", "labels_per_class": args.per_class,
+                    "test_fields": args.test_fields,
+                    "method": vname, "seed": seed, "error": err, "steps": clf.n_steps_, "epochs": clf.n_epochs_,
+                    "best_epoch": clf.best_epoch_,
+                    "heldout_accuracy": max((h["heldout_accuracy"] for h in clf.history_), default=None),
+                    "pl_coverage": float(acc.mean()),
+                    "pl_precision": float((pl.label[acc] == true[acc]).mean()) if acc.any() else None,
+                    "wall_seconds": t.wall, "cpu_seconds": cpu, "threads": threads_note(args.threads),
+                    "command": command(), "history": clf.history_,
+                    "params": {k: (v if k not in ("init_from", "callback") else repr(type(v).__name__))
+                               for k, v in dict(params, wise_alpha=model.wise_alpha).items() if k != "verbose"},
+                }
+                record(entry)
+                print(f"ag_news {args.track} seed {seed} {vname}: error {100 * err:.2f}%  best epoch {clf.best_epoch_}"
+                      f"  wall {t.wall:.0f}s cpu {cpu:.0f}s", flush=True)
 
 if __name__ == "__main__":
     main()

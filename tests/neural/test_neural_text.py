@@ -59,3 +59,15 @@ def test_finetune_warm_started_from_a_frozen_model_starts_at_its_predictions(tmp
     assert again.init_from is frozen and np.allclose(again.predict_proba(TEXTS), ft.predict_proba(TEXTS))
     with pytest.raises(ValueError, match="text='frozen'"):
         ConsistencyClassifier(text="finetune", init_from=ft, max_steps=0).fit(TEXTS, semi())
+
+
+def test_wise_ft_at_alpha_zero_is_the_frozen_model_it_started_from(tmp_path):
+    frozen = ConsistencyClassifier(text="frozen", cache=tmp_path, max_epochs=20, batch_size=4, mu=2,
+                                   validation_fraction=0, n_threads=1, hidden_sizes=(32,)).fit(TEXTS, semi())
+    ft = ConsistencyClassifier(text="finetune", init_from=frozen, max_length=32, max_steps=3, steps_per_epoch=3,
+                               batch_size=4, mu=1, lr=0.05, n_threads=1, validation_fraction=0,
+                               hidden_sizes=(32,)).fit(TEXTS, semi())
+    assert not np.allclose(ft.predict_proba(TEXTS), frozen.predict_proba(TEXTS), atol=1e-3)  # training moved it
+    back = ft.interpolated(0.0, TEXTS)
+    assert np.allclose(back.predict_proba(TEXTS), frozen.predict_proba(TEXTS), atol=1e-4)
+    assert back.pseudo_labels_.index.tolist() == list(range(6, 24))

@@ -209,3 +209,47 @@ def test_supervised_run_selects_pseudo_labels_offline_on_the_pool():
     sigma = np.bincount(pred[conf >= 0.9], minlength=4)
     t = flexmatch_thresholds(sigma, len(pl), 0.9)
     assert np.array_equal(pl.weight > 0, conf >= t[pred])
+
+
+def test_wise_ft_interpolation_known_answers():
+    from pseudolabel.learn.neural.wise import interpolate_state
+
+    start = {"w": torch.zeros(3), "n": torch.tensor(1)}
+    end = {"w": torch.tensor([4.0, 8.0, -4.0]), "n": torch.tensor(7)}
+    mid = interpolate_state(start, end, 0.25)
+    assert torch.allclose(mid["w"], torch.tensor([1.0, 2.0, -1.0])) and int(mid["n"]) == 7
+    assert torch.equal(interpolate_state(start, end, 1.0)["w"], end["w"])
+    with pytest.raises(ValueError, match="wise_alpha"):
+        interpolate_state(start, end, 1.5)
+    with pytest.raises(ValueError, match="architecture"):
+        interpolate_state({"w": torch.zeros(3)}, end, 0.5)
+
+
+def test_wise_alpha_returns_the_interpolated_model_and_interpolated_matches_a_refit():
+    X, _, y_semi = blobs(300)
+    params = dict(max_epochs=3, random_state=0, **FAST)
+    full = ConsistencyClassifier(**params).fit(X, y_semi)
+    half = ConsistencyClassifier(wise_alpha=0.5, **params).fit(X, y_semi)
+    same = full.interpolated(0.5, X)
+    assert np.allclose(same.predict_proba(X), half.predict_proba(X))
+    assert np.array_equal(same.pseudo_labels_.index, half.pseudo_labels_.index)
+    assert np.allclose(same.pseudo_labels_.probs, half.pseudo_labels_.probs)
+    assert not np.allclose(half.predict_proba(X), full.predict_proba(X))
+    start = full.interpolated(0.0)
+    assert all(torch.equal(v, full.start_state_[k]) for k, v in start.model_.state_dict().items())
+    assert not hasattr(start, "pseudo_labels_") and hasattr(full, "pseudo_labels_")  # the original keeps its own
+    assert np.array_equal(full.interpolated(1.0).predict_proba(X), full.predict_proba(X))
+    with pytest.raises(ValueError, match="wise_alpha"):
+        ConsistencyClassifier(wise_alpha=-0.1, **params).fit(X, y_semi)
+    with pytest.raises(ValueError, match="fitted on"):
+        full.interpolated(0.5, X[:10])
+
+
+def test_resume_keeps_the_wise_start_point(tmp_path):
+    X, _, y_semi = blobs(300)
+    params = dict(max_epochs=3, random_state=0, wise_alpha=0.5, **FAST)
+    full = ConsistencyClassifier(**params).fit(X, y_semi)
+    path = tmp_path / "run.pt"
+    ConsistencyClassifier(checkpoint=path, callback=lambda est, entry: entry["epoch"] == 1, **params).fit(X, y_semi)
+    resumed = ConsistencyClassifier(checkpoint=path, **params).fit(X, y_semi)
+    assert np.array_equal(resumed.predict_proba(X), full.predict_proba(X))

@@ -2,7 +2,8 @@
 
 ``ConsistencyClassifier`` is the estimator; the modules hold one mechanism each: ``augment``
 (views), ``models`` (backbones + heads), ``ema`` (EMA teacher), ``simmatch``, ``shrinkmatch``,
-``losses``, ``text`` (MiniLM backbone / frozen embeddings) and ``checkpoint``.
+``losses``, ``text`` (MiniLM backbone / frozen embeddings), ``wise`` (WiSE-FT weight interpolation)
+and ``checkpoint``.
 """
 
 from pseudolabel.learn.neural.augment import (
@@ -26,6 +27,7 @@ from pseudolabel.learn.neural.models import MLP, Network, SmallCNN
 from pseudolabel.learn.neural.shrinkmatch import shrink_loss, shrink_mask
 from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss, simmatch_targets
 from pseudolabel.learn.neural.trainer import ConsistencyClassifier
+from pseudolabel.learn.neural.wise import interpolate_state
 
 __all__ = [
     "MLP",
@@ -49,6 +51,7 @@ __all__ = [
     "TokenDropout",
     "default_views",
     "instance_loss",
+    "interpolate_state",
     "shrink_loss",
     "shrink_mask",
     "simmatch_targets",

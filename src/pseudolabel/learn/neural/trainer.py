@@ -42,6 +42,7 @@ from pseudolabel.learn.neural.losses import consistency_loss, fairness_loss
 from pseudolabel.learn.neural.models import MLP, Network, SmallCNN, feature_width
 from pseudolabel.learn.neural.shrinkmatch import shrink_loss
 from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss, simmatch_targets
+from pseudolabel.learn.neural.wise import interpolate_state
 from pseudolabel.select.freematch import FreeMatch
 
 TEACHERS = ("student", "ema", "multihead")
@@ -114,6 +115,10 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
     select_best, selection_tolerance : return the latest epoch whose held-out accuracy is within
         the tolerance of the best (``"auto"``: one standard error, at least one sample; 0: the
         best, ties to the later epoch); ``select_best=False`` returns the last EMA model.
+    wise_alpha : weight of the trained weights in the returned model, ``(1 − α)·θ_start + α·θ``
+        (WiSE-FT, Wortsman et al. 2022); 1 = the trained model. Below 1 only makes sense when
+        training starts from pretrained weights (``init_from``, a pretrained backbone);
+        ``interpolated(α)`` gives the same model for another α without refitting.
     checkpoint : file path; written at the end of every epoch; with ``resume=True`` a later
         ``fit`` with the same data continues from it and reproduces an uninterrupted run.
     lr, backbone_lr_scale : learning rate of the heads (``None``: 0.03 SGD for images, 1e-3 AdamW
@@ -167,6 +172,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.2,
         select_best: bool = True,
         selection_tolerance="auto",
+        wise_alpha: float = 1.0,
         checkpoint=None,
         resume: bool = True,
         callback=None,
@@ -218,6 +224,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.select_best = select_best
         self.selection_tolerance = selection_tolerance
+        self.wise_alpha = wise_alpha
         self.checkpoint = checkpoint
         self.resume = resume
         self.callback = callback
@@ -462,6 +469,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
 
         # ---- model, teacher copy, optimiser, views, refiners/selector
         self.network_ = net = self._build_network(kind, Xt[:2], K)
+        interpolate_state({}, {}, self.wise_alpha)  # a bad alpha fails before training, not after
+        start_state = copy.deepcopy(net.state_dict())  # θ_start of WiSE-FT
         ema = ModelEMA(net, self.ema_momentum)
         opt, self.base_lr_ = self._optimizer(net, kind)
         weak, strong = resolve_view(self.weak, kind, 0), resolve_view(self.strong, kind, 1)
@@ -509,6 +518,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
             if state["fingerprint"] != fp:
                 raise ValueError(f"checkpoint {ckpt} was written for different data; delete it or pass resume=False")
             net.load_state_dict(state["network"])
+            start_state = state["start"]
             ema.load_state_dict(state["ema"])
             opt.load_state_dict(state["optimizer"])
             gen.set_state(state["generator"])
@@ -602,7 +612,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
             run["done"] = out_of_budget()
             if ckpt is not None:
                 save_checkpoint(ckpt, {
-                    "fingerprint": fp, "network": net.state_dict(), "ema": ema.state_dict(),
+                    "fingerprint": fp, "network": net.state_dict(), "start": start_state, "ema": ema.state_dict(),
                     "optimizer": opt.state_dict(), "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                     "refiners": [r.state_dict() for r in refiners], "selector": sel.state_dict(),
                     "bank": bank.state_dict() if bank is not None else None, "run": run,
@@ -615,6 +625,12 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         model = copy.deepcopy(ema.module).eval()
         if run["best"] is not None:
             model.load_state_dict(run["best"])
+        self.start_state_ = start_state
+        if self.wise_alpha != 1.0:
+            self.trained_state_ = copy.deepcopy(model.state_dict())
+            model.load_state_dict(interpolate_state(start_state, self.trained_state_, self.wise_alpha))
+        else:  # the returned model's own tensors: no second copy of the weights in memory
+            self.trained_state_ = model.state_dict()
         self.model_ = model
         self.network_ = net.eval()
         self.ema_ = ema
@@ -625,9 +641,34 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.n_steps_ = run["step"]
         self.train_seconds_ = run["elapsed"]
         unl = np.flatnonzero(y_enc < 0)
+        self.n_fit_rows_ = n_rows
         self.pseudo_labels_ = self._pseudo_labels(Xt[unl], unl, offline=not unsup)
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
+
+    def interpolated(self, alpha: float, X=None) -> ConsistencyClassifier:
+        """A copy of this fitted model whose weights are ``(1 − α)·θ_start + α·θ_trained`` (WiSE-FT),
+        without refitting. Pass the training ``X`` to recompute ``pseudo_labels_`` from the new
+        weights; without it the copy has none (the old ones belong to other weights)."""
+        check_is_fitted(self, "trained_state_")
+        out = copy.copy(self)
+        out.wise_alpha = float(alpha)
+        out.model_ = copy.deepcopy(self.model_)
+        out.model_.load_state_dict(interpolate_state(self.start_state_, self.trained_state_, alpha))
+        out.refiners_, out.selector_ = copy.deepcopy(self.refiners_), copy.deepcopy(self.selector_)
+        if X is None:
+            del out.pseudo_labels_
+            return out
+        index = self.pseudo_labels_.index
+        if len(X) != self.n_fit_rows_:
+            raise ValueError(f"X must be the {self.n_fit_rows_} rows the model was fitted on, got {len(X)}")
+        if _is_text(X):
+            rows = [X[i] for i in index]  # only the unlabeled texts get tokenised
+        else:
+            rows = X[torch.from_numpy(index)] if isinstance(X, torch.Tensor) else np.asarray(X)[index]
+        with _torch_threads(self.n_threads):
+            out.pseudo_labels_ = out._pseudo_labels(out._to_tensor(rows, fitting=False), index)
+        return out
 
     def _ramp(self, step: int, total: int | None) -> float:
         """Linear ramp-up of the unsupervised terms over ``unsup_warmup`` (a fraction of the step
