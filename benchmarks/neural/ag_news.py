@@ -103,8 +103,8 @@ def main() -> None:
             variants = [(name, clf, t.cpu)]
             for a in args.wise:
                 with Timer() as tw:
-                    variants.append((f"{name} + WiSE-FT α={a:g}", clf.interpolated(a, d.X_train), None))
-                variants[-1] = (*variants[-1][:2], t.cpu + tw.cpu)
+                    wise = clf.interpolated(a, d.X_train)
+                variants.append((f"{name} + WiSE-FT α={a:g}", wise, t.cpu + tw.cpu))
             for vname, model, cpu in variants:
                 err = float((model.predict(d.X_test) != d.y_test).mean())
                 pl = model.pseudo_labels_

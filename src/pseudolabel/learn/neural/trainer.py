@@ -42,7 +42,7 @@ from pseudolabel.learn.neural.losses import consistency_loss, fairness_loss
 from pseudolabel.learn.neural.models import MLP, Network, SmallCNN, feature_width
 from pseudolabel.learn.neural.shrinkmatch import shrink_loss
 from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss, simmatch_targets
-from pseudolabel.learn.neural.wise import interpolate_state
+from pseudolabel.learn.neural.wise import check_alpha, interpolate_state
 from pseudolabel.select.freematch import FreeMatch
 
 TEACHERS = ("student", "ema", "multihead")
@@ -118,7 +118,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
     wise_alpha : weight of the trained weights in the returned model, ``(1 − α)·θ_start + α·θ``
         (WiSE-FT, Wortsman et al. 2022); 1 = the trained model. Below 1 only makes sense when
         training starts from pretrained weights (``init_from``, a pretrained backbone);
-        ``interpolated(α)`` gives the same model for another α without refitting.
+        ``interpolated(α)`` gives the same model for another α without refitting (from
+        ``start_state_`` and ``trained_state_``, which a fitted model keeps).
     checkpoint : file path; written at the end of every epoch; with ``resume=True`` a later
         ``fit`` with the same data continues from it and reproduces an uninterrupted run.
     lr, backbone_lr_scale : learning rate of the heads (``None``: 0.03 SGD for images, 1e-3 AdamW
@@ -469,7 +470,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
 
         # ---- model, teacher copy, optimiser, views, refiners/selector
         self.network_ = net = self._build_network(kind, Xt[:2], K)
-        interpolate_state({}, {}, self.wise_alpha)  # a bad alpha fails before training, not after
+        check_alpha(self.wise_alpha)  # a bad alpha fails before training, not after it
         start_state = copy.deepcopy(net.state_dict())  # θ_start of WiSE-FT
         ema = ModelEMA(net, self.ema_momentum)
         opt, self.base_lr_ = self._optimizer(net, kind)
@@ -662,10 +663,10 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         index = self.pseudo_labels_.index
         if len(X) != self.n_fit_rows_:
             raise ValueError(f"X must be the {self.n_fit_rows_} rows the model was fitted on, got {len(X)}")
-        if _is_text(X):
-            rows = [X[i] for i in index]  # only the unlabeled texts get tokenised
-        else:
-            rows = X[torch.from_numpy(index)] if isinstance(X, torch.Tensor) else np.asarray(X)[index]
+        if isinstance(X, torch.Tensor):
+            rows = X[torch.from_numpy(index)]
+        else:  # only the unlabeled rows (texts: only they get tokenised)
+            rows = np.asarray(X, dtype=object if _is_text(X) else None)[index]
         with _torch_threads(self.n_threads):
             out.pseudo_labels_ = out._pseudo_labels(out._to_tensor(rows, fitting=False), index)
         return out

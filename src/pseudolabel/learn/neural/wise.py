@@ -14,12 +14,18 @@ from __future__ import annotations
 import torch
 
 
-def interpolate_state(start: dict, end: dict, alpha: float) -> dict:
-    """``(1 − α)·start + α·end`` for every floating-point tensor; other entries (integer
-    buffers such as BatchNorm's step counter) are taken from ``end``."""
+def check_alpha(alpha: float) -> float:
+    """``alpha`` as a float in [0, 1], or a ValueError that names ``wise_alpha``."""
     a = float(alpha)
     if not 0.0 <= a <= 1.0:
         raise ValueError(f"wise_alpha must lie in [0, 1] (1 = the fine-tuned weights, 0 = the start), got {alpha}")
+    return a
+
+
+def interpolate_state(start: dict, end: dict, alpha: float) -> dict:
+    """``(1 − α)·start + α·end`` for every floating-point tensor; other entries (integer
+    buffers such as BatchNorm's step counter) are taken from ``end``."""
+    a = check_alpha(alpha)
     if start.keys() != end.keys():
         raise ValueError("start and end states name different tensors: they are not the same architecture")
     out = {}
