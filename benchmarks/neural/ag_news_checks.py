@@ -22,6 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from ag_news import METHODS, TRACKS  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from pseudolabel.data.datasets import load_ag_news, sample_labels  # noqa: E402
@@ -30,8 +31,7 @@ from pseudolabel.learn.neural.text import embed_frozen  # noqa: E402
 from pseudolabel.teachers.erase import EraseTeacher  # noqa: E402
 from pseudolabel.teachers.graph import GraphTeacher  # noqa: E402
 
-FROZEN = dict(text="frozen", batch_size=32, mu=7, teacher="ema", hidden_sizes=(256,), max_epochs=30,
-              select="flexmatch(threshold=0.95)", refine="align")
+FROZEN = dict(TRACKS["frozen"], **METHODS["flexmatch+da"])  # the track-(a) model that fine-tuning starts from
 
 
 def check_max_length(d, seed: int, threads: int) -> None:
