@@ -31,6 +31,7 @@ from pseudolabel.learn.neural import ConsistencyClassifier  # noqa: E402
 METHODS = {
     "supervised": dict(lambda_u=0.0),
     "supervised-all": dict(lambda_u=0.0, validation_fraction=0.0),
+    "fully-supervised": dict(lambda_u=0.0, validation_fraction=0.0),  # every row of the 10k subset labeled: a ceiling
     "fixmatch": dict(select="threshold(threshold=0.95)"),
     "flexmatch": dict(select="flexmatch(threshold=0.95)"),
     "freematch": dict(select="freematch"),
@@ -64,6 +65,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="override the track's labeled batch size")
     ap.add_argument("--wise", type=float, nargs="*", default=[],
                     help="also report the WiSE-FT interpolation (1-a)·start + a·fine-tuned for each a (finetune track with --init frozen)")
+    ap.add_argument("--teacher", choices=["student", "ema", "start", "multihead"], default=None,
+                    help="override the track's teacher (finetune: 'ema'; 'start' = the LP-FT start model, never updated)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", type=int, default=0)
     ap.add_argument("--test-fields", choices=["title+description", "description"], default="title+description",
@@ -75,9 +78,12 @@ def main() -> None:
     for seed in args.seeds:
         y = sample_labels(y_train, args.per_class, seed)
         for method in args.methods:
+            y_fit = y_train if method == "fully-supervised" else y
             params = dict(TRACKS[args.track], n_threads=args.threads, random_state=seed, verbose=args.verbose, **METHODS[method])
             if args.epochs is not None:
                 params["max_epochs"] = args.epochs
+            if args.teacher is not None:
+                params["teacher"] = args.teacher
             if args.batch_size is not None:
                 params["batch_size"] = args.batch_size
             if args.steps is not None:
@@ -92,14 +98,16 @@ def main() -> None:
                 name = method
                 if args.track == "finetune" and args.init == "frozen":
                     frozen = ConsistencyClassifier(**dict(TRACKS["frozen"], n_threads=args.threads, random_state=seed,
-                                                          **METHODS[method])).fit(d.X_train, y)
+                                                          **METHODS[method])).fit(d.X_train, y_fit)
                     params.update(init_from=frozen, hidden_sizes=TRACKS["frozen"]["hidden_sizes"])
                     name = f"{method} (LP-FT from frozen)"
+                if args.teacher is not None:
+                    name = f"{name}, {args.teacher} teacher"
                 if args.cpu_budget is not None:
                     start = cpu_seconds()
                     params["callback"] = lambda est, entry, s0=start: cpu_seconds() - s0 >= args.cpu_budget
                 clf = ConsistencyClassifier(**params)
-                clf.fit(d.X_train, y)
+                clf.fit(d.X_train, y_fit)
             variants = [(name, clf, t.cpu)]
             for a in args.wise:
                 with Timer() as tw:
@@ -111,12 +119,12 @@ def main() -> None:
                 acc = pl.accepted
                 true = y_train[pl.index]
                 entry = {
-                    "dataset": "ag_news", "track": f"MiniLM {args.track}", "labels_per_class": args.per_class,
+                    "dataset": "ag_news", "track": f"MiniLM {args.track}", "labels_per_class": "all" if method == "fully-supervised" else args.per_class,
                     "test_fields": args.test_fields,
                     "method": vname, "seed": seed, "error": err, "steps": clf.n_steps_, "epochs": clf.n_epochs_,
                     "best_epoch": clf.best_epoch_,
                     "heldout_accuracy": max((h["heldout_accuracy"] for h in clf.history_), default=None),
-                    "pl_coverage": float(acc.mean()),
+                    "pl_coverage": float(acc.mean()) if len(acc) else None,
                     "pl_precision": float((pl.label[acc] == true[acc]).mean()) if acc.any() else None,
                     "wall_seconds": t.wall, "cpu_seconds": cpu, "threads": threads_note(args.threads),
                     "command": command(), "history": clf.history_,

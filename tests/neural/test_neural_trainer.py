@@ -1,5 +1,7 @@
 """ConsistencyClassifier: learns, is deterministic, resumes exactly, fits the library's contracts."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from sklearn.datasets import load_digits, make_blobs  # noqa: E402
 from pseudolabel import PseudoLabels, SelfTrainer  # noqa: E402
 from pseudolabel.learn.neural import ConsistencyClassifier  # noqa: E402
 from pseudolabel.learn.neural.checkpoint import load_checkpoint  # noqa: E402
-from pseudolabel.select import FlexMatch  # noqa: E402
+from pseudolabel.select import FixedThreshold, FlexMatch  # noqa: E402
 
 FAST = dict(batch_size=16, mu=2, hidden_sizes=(32,), n_threads=1)
 
@@ -61,10 +63,11 @@ def test_fixed_seed_gives_identical_results_and_inputs_untouched():
     assert np.array_equal(X, X0) and np.array_equal(y_semi, y0)
 
 
-@pytest.mark.parametrize("select", ["flexmatch", "freematch", "softmatch(per_class=True)"])
-def test_resume_reproduces_an_uninterrupted_run(tmp_path, select):
+@pytest.mark.parametrize(("select", "teacher"), [("flexmatch", "ema"), ("freematch", "ema"),
+                                                 ("softmatch(per_class=True)", "ema"), ("flexmatch", "start")])
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, select, teacher):
     X, _, y_semi = blobs(300)
-    params = dict(max_epochs=3, random_state=0, select=select, refine="align", **FAST)
+    params = dict(max_epochs=3, random_state=0, select=select, refine="align", teacher=teacher, **FAST)
     full = ConsistencyClassifier(**params).fit(X, y_semi)
     path = tmp_path / "run.pt"
     stopped = ConsistencyClassifier(checkpoint=path, callback=lambda est, entry: entry["epoch"] == 1, **params)
@@ -116,6 +119,32 @@ def test_multihead_teacher_reports_members_and_disagreement():
     assert np.allclose(clf.members_proba_.mean(axis=0), probs)
     assert "head_disagreement" in clf.pseudo_labels_.extras
     assert (clf.pseudo_labels_.extras["head_disagreement"] >= -1e-9).all()
+
+
+class _Recording(FixedThreshold):
+    """FixMatch's threshold that keeps every batch of teacher probabilities it is shown."""
+
+    def update(self, probs, idx=None, **context):
+        self.seen_ = [*getattr(self, "seen_", []), (np.asarray(idx).copy(), np.asarray(probs).copy())]
+        return super().update(probs, idx=idx, **context)
+
+
+@pytest.mark.parametrize("teacher", ["start", "ema"])
+def test_start_teacher_labels_every_batch_with_the_initial_network(teacher):
+    X, _, y_semi = blobs(300)
+    clf = ConsistencyClassifier(teacher=teacher, weak=None, select=_Recording(threshold=0.5), max_epochs=4,
+                                ema_momentum=0.9, **FAST).fit(X, y_semi)
+    start = copy.deepcopy(clf.model_)
+    start.load_state_dict(clf.start_state_)
+    pool = np.sort(np.concatenate([np.flatnonzero(y_semi < 0), clf.heldout_index_]))
+    p_start = clf._forward_probs(start, clf._to_tensor(X[pool], fitting=False)).mean(axis=0)
+    seen = clf.selector_.seen_
+    assert len(seen) == 4 * clf.steps_per_epoch_
+    same = [np.allclose(p, p_start[idx], atol=1e-6) for idx, p in seen]
+    if teacher == "start":  # a fixed teacher: every batch, first to last
+        assert all(same)
+    else:  # the EMA teacher moves away from the start as the student trains
+        assert same[0] and not same[-1]
 
 
 def test_simmatch_and_shrinkmatch_terms_train():

@@ -45,7 +45,7 @@ from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss, simmat
 from pseudolabel.learn.neural.wise import check_alpha, interpolate_state
 from pseudolabel.select.freematch import FreeMatch
 
-TEACHERS = ("student", "ema", "multihead")
+TEACHERS = ("student", "ema", "multihead", "start")
 
 
 @contextlib.contextmanager
@@ -69,6 +69,14 @@ def _is_text(X) -> bool:
         return len(X) > 0 and isinstance(X[0], str)
     a = np.asarray(X) if not hasattr(X, "dtype") else X
     return getattr(a, "ndim", 0) == 1 and a.dtype.kind in "OUS"
+
+
+def _frozen_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """A copy in eval mode with no gradients (the fixed ``teacher="start"``)."""
+    out = copy.deepcopy(module).eval()
+    for p in out.parameters():
+        p.requires_grad_(False)
+    return out
 
 
 def _has_batchnorm(module: torch.nn.Module) -> bool:
@@ -96,7 +104,9 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         (identity), an augmenter or a list of augmenters.
     teacher : ``"student"`` (the online model's weak-view prediction, USB's FixMatch), ``"ema"``
         (Mean-Teacher copy, SimMatch/ShrinkMatch) or ``"multihead"`` (EMA copy with ``n_heads``
-        perturbed heads, UPL-SFDA; their spread reaches selectors as ``member_probs``).
+        perturbed heads, UPL-SFDA; their spread reaches selectors as ``member_probs``) or
+        ``"start"`` (the network as training found it, never updated: distillation from a warm
+        start such as ``init_from``, so pseudo-labels cannot drift with the student's mistakes).
     refine : refiner spec(s) applied per batch, e.g. ``"align"`` (distribution alignment).
     select : selector spec or object (default ``"flexmatch"``; ``"threshold(threshold=0.95)"`` is
         FixMatch; ``"freematch"``, ``"softmatch"``, ``"topk"``, ...).
@@ -473,6 +483,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         check_alpha(self.wise_alpha)  # a bad alpha fails before training, not after it
         start_state = copy.deepcopy(net.state_dict())  # θ_start of WiSE-FT
         ema = ModelEMA(net, self.ema_momentum)
+        fixed = _frozen_copy(net) if self.teacher == "start" else None
         opt, self.base_lr_ = self._optimizer(net, kind)
         weak, strong = resolve_view(self.weak, kind, 0), resolve_view(self.strong, kind, 1)
         if kind == "tokens":
@@ -520,6 +531,8 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"checkpoint {ckpt} was written for different data; delete it or pass resume=False")
             net.load_state_dict(state["network"])
             start_state = state["start"]
+            if fixed is not None:
+                fixed.load_state_dict(start_state)
             ema.load_state_dict(state["ema"])
             opt.load_state_dict(state["optimizer"])
             gen.set_state(state["generator"])
@@ -565,6 +578,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                     ui = pool_t[upos]
                     xu = Xt[ui]
                     x_uw, x_us = weak(xu, gen), strong(xu, gen)
+                    tmodel = net if self.teacher == "student" else fixed if fixed is not None else ema.module
                     if concat_teacher:
                         feat, logits = net(torch.cat([x_lw, x_uw, x_us]))
                         nl, nu = len(x_lw), len(xu)
@@ -575,10 +589,9 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                         nl = len(x_lw)
                         f_l, f_us, z_l, z_us = feat[:nl], feat[nl:], logits[:, :nl], logits[:, nl:]
                         with torch.no_grad():
-                            tmodel = net if self.teacher == "student" else ema.module
                             f_uw, z_uw = tmodel(x_uw)
                     parts = self._unsup_terms(
-                        net, ema, z_uw, f_uw, z_us, f_us, f_l, li, upos, ui, yl, y_enc, refiners, sel, bank,
+                        net, tmodel, z_uw, f_uw, z_us, f_us, f_l, li, upos, ui, yl, y_enc, refiners, sel, bank,
                         bank_pos, fairness, run, stats,
                     )
                 else:
@@ -708,7 +721,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                 out.append(rng.choice(rows, k, replace=False))
         return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
-    def _unsup_terms(self, net, ema, z_uw, f_uw, z_us, f_us, f_l, li, upos, ui, yl, y_enc, refiners, sel, bank,
+    def _unsup_terms(self, net, teacher, z_uw, f_uw, z_us, f_us, f_l, li, upos, ui, yl, y_enc, refiners, sel, bank,
                      bank_pos, fairness, run, stats) -> dict:
         """Pseudo-labels for the unlabeled batch and the unsupervised loss terms."""
         member = torch.softmax(z_uw.float(), dim=-1)  # (H, n, K)
@@ -731,7 +744,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         parts = {}
         p_t = torch.from_numpy(p).float()
         if bank is not None:
-            e_w = (ema.module if self.teacher != "student" else net).embed(f_uw).detach()
+            e_w = teacher.embed(f_uw).detach()
             sim_w = e_w @ bank.feats.T / self.simmatch_temperature
             if run["epoch"] > 0:  # USB: the bank is meaningful after one epoch
                 p_hat, q_hat = simmatch_targets(p_t, sim_w, bank.labels, self.simmatch_alpha)
