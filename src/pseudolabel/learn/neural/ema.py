@@ -12,6 +12,14 @@ import torch
 from torch import nn
 
 
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """A copy in eval mode whose parameters take no gradient (a teacher: EMA or fixed)."""
+    out = copy.deepcopy(model).eval()
+    for p in out.parameters():
+        p.requires_grad_(False)
+    return out
+
+
 class ModelEMA:
     """An exponential moving average copy of a model, kept in eval mode."""
 
@@ -19,9 +27,7 @@ class ModelEMA:
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"ema momentum must lie in [0, 1), got {momentum}")
         self.momentum = momentum
-        self.module = copy.deepcopy(model).eval()
-        for p in self.module.parameters():
-            p.requires_grad_(False)
+        self.module = frozen_copy(model)
 
     @torch.no_grad()
     def update(self, model: nn.Module, step: int | None = None) -> None:

@@ -37,7 +37,7 @@ from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make, register, split_specs
 from pseudolabel.learn.neural.augment import resolve_view
 from pseudolabel.learn.neural.checkpoint import fingerprint, load_checkpoint, save_checkpoint
-from pseudolabel.learn.neural.ema import ModelEMA
+from pseudolabel.learn.neural.ema import ModelEMA, frozen_copy
 from pseudolabel.learn.neural.losses import consistency_loss, fairness_loss
 from pseudolabel.learn.neural.models import MLP, Network, SmallCNN, feature_width
 from pseudolabel.learn.neural.shrinkmatch import shrink_loss
@@ -69,14 +69,6 @@ def _is_text(X) -> bool:
         return len(X) > 0 and isinstance(X[0], str)
     a = np.asarray(X) if not hasattr(X, "dtype") else X
     return getattr(a, "ndim", 0) == 1 and a.dtype.kind in "OUS"
-
-
-def _frozen_copy(module: torch.nn.Module) -> torch.nn.Module:
-    """A copy in eval mode with no gradients (the fixed ``teacher="start"``)."""
-    out = copy.deepcopy(module).eval()
-    for p in out.parameters():
-        p.requires_grad_(False)
-    return out
 
 
 def _has_batchnorm(module: torch.nn.Module) -> bool:
@@ -481,9 +473,10 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         # ---- model, teacher copy, optimiser, views, refiners/selector
         self.network_ = net = self._build_network(kind, Xt[:2], K)
         check_alpha(self.wise_alpha)  # a bad alpha fails before training, not after it
-        start_state = copy.deepcopy(net.state_dict())  # θ_start of WiSE-FT
+        fixed = frozen_copy(net) if self.teacher == "start" else None  # teacher="start", never updated
+        # θ_start of WiSE-FT; the fixed teacher's tensors are that state already (no second copy)
+        start_state = fixed.state_dict() if fixed is not None else copy.deepcopy(net.state_dict())
         ema = ModelEMA(net, self.ema_momentum)
-        fixed = _frozen_copy(net) if self.teacher == "start" else None
         opt, self.base_lr_ = self._optimizer(net, kind)
         weak, strong = resolve_view(self.weak, kind, 0), resolve_view(self.strong, kind, 1)
         if kind == "tokens":
