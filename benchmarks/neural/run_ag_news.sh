@@ -19,7 +19,7 @@ nice -n 10 $PY ag_news.py --track finetune --init frozen --methods flexmatch+da 
 nice -n 10 $PY ag_news.py --track finetune --init frozen --methods flexmatch+da --seeds 0 1 2 --steps 2000 --cpu-budget 3300 --threads 1 --test-fields title+description
 nice -n 10 $PY ag_news.py --track finetune --init frozen --methods supervised --seeds 0 1 2 --steps 500 --threads 1 --test-fields title+description
 nice -n 10 $PY ag_news.py --track finetune --init frozen --methods supervised-all --seeds 0 --steps 2000 --batch-size 32 --cpu-budget 3300 --threads 1 --test-fields title+description
-nice -n 10 $PY ag_news.py --track finetune --init frozen --methods fully-supervised --seeds 0 --steps 800 --batch-size 32 --threads 1 --test-fields title+description
+nice -n 10 $PY ag_news.py --track finetune --init frozen --methods fully-supervised --seeds 0 1 --steps 800 --batch-size 32 --threads 1 --test-fields title+description
 # The same fits as the 800-step line (training is deterministic) scored on description-only test rows, seeds 2 and 4
 nice -n 10 $PY ag_news.py --track finetune --init frozen --methods flexmatch+da --seeds 2 4 --steps 800 --cpu-budget 2700 --threads 1 --test-fields description --wise 0.5
 # Checks quoted in docs/neural.md (token length at prediction; teachers on the frozen embeddings;
