@@ -46,7 +46,8 @@ METHODS = {
 
 TRACKS = {
     "frozen": dict(text="frozen", batch_size=32, mu=7, teacher="ema", hidden_sizes=(256,), max_epochs=30),
-    "finetune": dict(text="finetune", batch_size=8, mu=3, teacher="ema", ema_momentum=0.99, max_length=64, unsup_warmup=0.0),
+    "finetune": dict(text="finetune", batch_size=8, mu=3, teacher="ema", ema_momentum=0.99, max_length=64, unsup_warmup=0.0,
+                     steps_per_epoch=25),
 }
 
 
@@ -90,7 +91,6 @@ def main() -> None:
                 params["max_steps"] = args.steps
                 params.setdefault("max_epochs", None)
             if args.track == "finetune":  # budget: --steps (cosine schedule over them), --cpu-budget as a cap
-                params["steps_per_epoch"] = 25
                 params["max_epochs"] = args.epochs
                 if args.steps is None and args.epochs is None:
                     params["max_steps"] = 800

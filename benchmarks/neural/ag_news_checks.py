@@ -92,7 +92,7 @@ def check_students(d, seed: int, threads: int, students: list[str], steps: int =
     p_start = frozen.predict_proba(np.asarray(d.X_train, dtype=object)[pool])
     print(f"seed {seed} pool accuracy of the frozen start: {(p_start.argmax(1) == yt[pool]).mean():.4f}", flush=True)
     for name in students:
-        params = dict(TRACKS["finetune"], **METHODS["flexmatch+da"], steps_per_epoch=25, max_steps=steps, max_epochs=None,
+        params = dict(TRACKS["finetune"], **METHODS["flexmatch+da"], max_steps=steps, max_epochs=None,
                       init_from=frozen, hidden_sizes=TRACKS["frozen"]["hidden_sizes"], n_threads=threads, random_state=seed)
         params.update(STUDENTS[name])
         t = time.process_time()

@@ -544,6 +544,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         pool_t = torch.from_numpy(pool)
         train_lab_t = torch.from_numpy(train_lab)
         concat_teacher = self.teacher == "student" and _has_batchnorm(net)
+        tmodel = net if self.teacher == "student" else fixed if fixed is not None else ema.module  # updated in place
         progress = _Progress(self.verbose, total)
         t0 = time.perf_counter() - run["elapsed"]
 
@@ -571,7 +572,6 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                     ui = pool_t[upos]
                     xu = Xt[ui]
                     x_uw, x_us = weak(xu, gen), strong(xu, gen)
-                    tmodel = net if self.teacher == "student" else fixed if fixed is not None else ema.module
                     if concat_teacher:
                         feat, logits = net(torch.cat([x_lw, x_uw, x_us]))
                         nl, nu = len(x_lw), len(xu)
