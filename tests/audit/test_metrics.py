@@ -19,7 +19,8 @@ def test_overconfidence_is_measured():
     correct = np.array([1] * 5 + [0] * 5)
     assert abs(expected_calibration_error(conf, correct) - 0.45) < 1e-12
     r = reliability(conf, correct)
-    assert r["count"].sum() == 10 and r["count"][9] == 10
+    assert r["count"].sum() == 10 and r["count"][14] == 10  # 15 bins (Guo et al. 2017): 0.95 ∈ (14/15, 1]
+    assert reliability(conf, correct, n_bins=10)["count"][9] == 10
 
 
 def test_accuracy_coverage_is_ordered_by_confidence():

@@ -124,9 +124,8 @@ def test_multihead_teacher_reports_members_and_disagreement():
 class _Recording(FixedThreshold):
     """FixMatch's threshold that keeps every batch of teacher probabilities it is shown."""
 
-    def update(self, probs, idx=None, **context):
-        self.seen_ = [*getattr(self, "seen_", []), (np.asarray(idx).copy(), np.asarray(probs).copy())]
-        return super().update(probs, idx=idx, **context)
+    def _update(self, p, ctx):
+        self.seen_ = [*getattr(self, "seen_", []), (np.asarray(ctx.idx).copy(), np.asarray(p).copy())]
 
 
 @pytest.mark.parametrize("teacher", ["start", "ema"])

@@ -1,6 +1,6 @@
 import numpy as np
 
-from pseudolabel.core.ops import softmax
+from pseudolabel.ops.simplex import softmax
 from pseudolabel.refine import TemperatureScaling, fit_temperature
 
 

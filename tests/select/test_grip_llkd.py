@@ -11,8 +11,8 @@ def test_grip_schedule_grows_and_covers_everything():
     sel = GRIP(n_steps=10)
     sizes, seen = [], []
     for r in range(10):
-        w = sel(p, round=r)
-        label = sel.info_["label"]
+        selection = sel.select(p, round=r)
+        w, label = selection.weights, selection.resolved_labels()
         assert np.all(np.bincount(label[label >= 0], minlength=3) == sel.k_)  # balanced
         sizes.append(int(w.sum()))
         seen.append(label)
@@ -24,11 +24,10 @@ def test_grip_schedule_grows_and_covers_everything():
 def test_grip_uses_topk_assignment_and_max_rounds():
     p = np.random.default_rng(1).dirichlet(np.ones(4), size=200)
     sel = GRIP()
-    sel(p, round=1, max_rounds=3)  # n_steps = 4 ⇒ k = 2·⌊(200/4)/4⌋ = 24
+    selection = sel.select(p, round=1, max_rounds=3)  # n_steps = 4 ⇒ k = 2·⌊(200/4)/4⌋ = 24
     assert sel.k_ == 24
-    np.testing.assert_array_equal(sel.info_["label"], topk_per_class(p, 24))
-    sel(p, round=3, max_rounds=3)
-    assert (sel.info_["label"] >= 0).all()
+    np.testing.assert_array_equal(selection.resolved_labels(), topk_per_class(p, 24))
+    assert (sel.select(p, round=3, max_rounds=3).resolved_labels() >= 0).all()
 
 
 def test_grip_online_counts_updates():
@@ -83,13 +82,13 @@ def test_llkd_certain_student_selects_nothing():
     assert sel(p, student_probs=q).sum() == 0
 
 
-def test_llkd_round_zero_and_missing_key():
+def test_llkd_round_zero_without_a_student():
     p, _, _ = _llkd_case()
-    sel = LLKD()
-    w = sel(p, student_probs=None)  # no student yet: u ≡ 1, teacher threshold only
+    w = LLKD()(p, student_probs=None)  # no student yet: u ≡ 1, teacher threshold only
     np.testing.assert_array_equal(w > 0, p.max(1) >= p.max(1).mean())
-    with pytest.raises(ValueError, match="student_probs"):
-        LLKD()(p)
+    np.testing.assert_array_equal(LLKD()(p), w)  # an absent field means the same: no student
+    with pytest.raises(ValueError, match="student_probs has shape"):
+        LLKD()(p, student_probs=np.full((2, p.shape[1]), 1 / p.shape[1]))
 
 
 def test_llkd_classwise_thresholds_protect_a_rare_class():

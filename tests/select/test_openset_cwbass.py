@@ -22,9 +22,9 @@ def test_outlier_is_unknown_and_excluded():
     p = np.array([[0.97, 0.02, 0.01], [0.97, 0.02, 0.01], [0.5, 0.3, 0.2]])
     r = np.array([[0.1, 0.1, 0.1], [0.95, 0.2, 0.2], [0.9, 0.9, 0.9]])
     sel = OpenSetGate(threshold=0.95)
-    w = sel(p, ova_probs=r)
-    np.testing.assert_array_equal(w, [0, 1, 0])
-    np.testing.assert_array_equal(sel.info_["label"], [UNKNOWN, 0, 0])
+    selection = sel.select(p, ova_probs=r)
+    np.testing.assert_array_equal(selection.weights, [0, 1, 0])
+    np.testing.assert_array_equal(selection.labels, [UNKNOWN, 0, 0])
     np.testing.assert_allclose(sel.info_["outlier_score"][0], 0.9)
 
 
@@ -44,14 +44,14 @@ def test_ova_heads_flag_an_unseen_cluster():
     p = np.exp(-(d - d.min(1, keepdims=True)))
     p /= p.sum(1, keepdims=True)
     sel = OpenSetGate(threshold=0.0)
-    w = sel(p, features=X, labeled_features=X_lab, labeled_y=y_lab)
+    selection = sel.select(p, features=X, labeled_features=X_lab, labeled_y=y_lab)
+    w, label = selection.weights, selection.labels
     np.testing.assert_allclose(sel.info_["outlier_score"], open_set_targets(p, r)[:, -1])
-    assert (sel.info_["label"][60:] == UNKNOWN).mean() >= 0.9
-    assert (sel.info_["label"][:60] >= 0).mean() >= 0.9 and w[:60].mean() >= 0.9
+    assert (label[60:] == UNKNOWN).mean() >= 0.9
+    assert (label[:60] >= 0).mean() >= 0.9 and w[:60].mean() >= 0.9
     # linear heads extrapolate: the blob behind class 0 passes as class 0
     lin = OpenSetGate(threshold=0.0, kernel="linear")
-    lin(p, features=X, labeled_features=X_lab, labeled_y=y_lab)
-    assert (lin.info_["label"][60:] == UNKNOWN).mean() <= 0.1
+    assert (lin.select(p, features=X, labeled_features=X_lab, labeled_y=y_lab).labels[60:] == UNKNOWN).mean() <= 0.1
     with pytest.raises(ValueError, match="labeled_features"):
         OpenSetGate()(p)
 

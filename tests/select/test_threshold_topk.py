@@ -51,9 +51,9 @@ def test_topk_never_assigns_twice_and_covers_everything_at_full_fraction(rng):
     assert (assigned >= 0).all()  # N = 3·k: everyone placed, each exactly once by construction
     np.testing.assert_array_equal(np.bincount(assigned), [100, 100, 100])
     sel = TopKPerClass(k=1.0)
-    w = sel(p)
-    assert w.sum() == 300
-    np.testing.assert_array_equal(sel.info_["label"], assigned)
+    selection = sel.select(p)
+    assert selection.weights.sum() == 300
+    np.testing.assert_array_equal(selection.labels, assigned)
 
 
 def test_topk_growing_schedule_is_nested_enough(rng):

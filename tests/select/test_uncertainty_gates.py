@@ -50,10 +50,11 @@ def test_two_one_hot_heads_on_different_classes():
     assert EnsembleGate(measure="disagreement", threshold=1.0, confidence=0.9)(mean, member_probs=members)[0] == 0
 
 
-def test_ensemble_gate_needs_member_probs():
-    p = np.full((3, 2), 0.5)
-    with pytest.raises(ValueError, match="member_probs"):
-        EnsembleGate()(p)
+def test_ensemble_gate_without_members_is_one_member():
+    p = np.array([[0.5, 0.5], [0.95, 0.05], [0.2, 0.8]])
+    gate = EnsembleGate(threshold=0.0, confidence=0.9)
+    np.testing.assert_array_equal(gate(p), [0, 1, 0])  # no disagreement to measure: confidence gates
+    assert (gate.info_["members"] == 1).all()
     with pytest.raises(ValueError, match="member_probs must have shape"):
         EnsembleGate()(p, member_probs=np.ones((2, 4, 2)) / 2)
 

@@ -6,15 +6,14 @@ from sklearn.tree import DecisionTreeClassifier
 
 from pseudolabel import SelfTrainer
 from pseudolabel.core.registry import make
-from pseudolabel.select.threshold import FixedThreshold
-from pseudolabel.teachers.ensemble import (
-    EnsembleTeacher,
+from pseudolabel.ops.ensemble import (
     mean_entropy,
     mean_prediction,
     mutual_information,
-    stratified_bootstrap,
     vote_disagreement,
 )
+from pseudolabel.select.threshold import FixedThreshold
+from pseudolabel.teachers.ensemble import EnsembleTeacher, stratified_bootstrap
 
 
 def test_identical_members_have_zero_mutual_information(rng):

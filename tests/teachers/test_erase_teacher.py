@@ -3,6 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from pseudolabel.core.registry import make
+from pseudolabel.ops.knn import normalized_adjacency
 from pseudolabel.teachers.erase import (
     EraseTeacher,
     column_normalized,
@@ -12,7 +13,6 @@ from pseudolabel.teachers.erase import (
     row_normalized,
     semantic_labels,
 )
-from pseudolabel.teachers.knn import normalized_adjacency
 
 
 def cliques(sizes):

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from pseudolabel.core.registry import make
+from pseudolabel.ops.prototypes import class_prototypes, prototype_scores
 from pseudolabel.refine.prototype_band import HIGH, LOW, MIDDLE, PrototypeBand, confidence_band
-from pseudolabel.teachers.prototype import PrototypeTeacher, class_prototypes, prototype_scores
+from pseudolabel.teachers.prototype import PrototypeTeacher
 
 
 def test_feature_on_a_prototype_with_orthogonal_others():

@@ -2,14 +2,8 @@ import numpy as np
 import pytest
 
 from pseudolabel.core.registry import make
-from pseudolabel.teachers.simmatch import (
-    SimMatchTeacher,
-    aggregate,
-    instance_similarity,
-    knn_aggregate,
-    simmatch_targets,
-    unfold,
-)
+from pseudolabel.ops.simmatch import aggregate, simmatch_targets, unfold
+from pseudolabel.teachers.simmatch import SimMatchTeacher, instance_similarity, knn_aggregate
 
 
 def test_aggregate_sums_to_one_and_target_stays_on_simplex(rng):

@@ -2,7 +2,7 @@
 
 * ``"uncertainty"`` – normalised entropy ``H(p)/log K``; ``"margin"`` – ``1 − (p₍₁₎ − p₍₂₎)``.
 * ``"density"`` – information density (Settles & Craven 2008; the reading of VIOLA's
-  density-uncertainty selection in METHODS.md §2.20): ``u_i · d_i^β`` with ``d_i`` the mean cosine
+  density-uncertainty selection): ``u_i · d_i^β`` with ``d_i`` the mean cosine
   similarity to the ``k`` nearest rows, so isolated outliers (which pure uncertainty sampling
   loves) rank below uncertain rows in dense regions.
 * ``"ripu"`` – region impurity × uncertainty (RIPU, Xie et al. 2022) with the kNN neighbourhood
@@ -18,21 +18,22 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
 
-from pseudolabel.core.ops import check_probs, entropy
-from pseudolabel.teachers.knn import knn_search, prepare
+from pseudolabel.ops.knn import knn_search, prepare
+from pseudolabel.ops.simplex import check_probs, entropy, margin, normalized_entropy
 
 STRATEGIES = ("uncertainty", "margin", "density", "ripu")
 
 
 def uncertainty(probs: np.ndarray) -> np.ndarray:
+    """Normalised entropy ``H(p)/log K``: 1 = knows nothing."""
+    return normalized_entropy(check_probs(probs))
+
+
+def margin_uncertainty(probs: np.ndarray) -> np.ndarray:
+    """``1 − margin``: large when the top two classes are close (the margin itself is
+    :func:`pseudolabel.ops.simplex.margin`, large = confident)."""
     p = check_probs(probs)
-    k = p.shape[1]
-    return entropy(p, axis=1) / np.log(k) if k > 1 else np.zeros(len(p))
-
-
-def margin(probs: np.ndarray) -> np.ndarray:
-    p = np.sort(check_probs(probs), axis=1)
-    return 1.0 - (p[:, -1] - p[:, -2]) if p.shape[1] > 1 else np.zeros(len(p))
+    return 1.0 - margin(p) if p.shape[1] > 1 else np.zeros(len(p))
 
 
 def density(features: np.ndarray, n_neighbors: int = 10) -> np.ndarray:
@@ -65,7 +66,7 @@ def query_scores(probs, features=None, *, strategy: str = "density", beta: float
     if strategy == "uncertainty":
         return uncertainty(probs)
     if strategy == "margin":
-        return margin(probs)
+        return margin_uncertainty(probs)
     if strategy == "density":
         return uncertainty(probs) * density(features, n_neighbors) ** beta
     impurity, unc = region_impurity(probs, features, n_neighbors)

@@ -15,41 +15,35 @@ from pathlib import Path
 
 import numpy as np
 
-from pseudolabel.audit.metrics import (
-    accuracy_coverage,
-    expected_calibration_error,
-    pseudo_label_quality,
-    reliability,
-)
+from pseudolabel.core.audit import AuditRecord
+from pseudolabel.ops.calibration import accuracy_coverage, expected_calibration_error, reliability
+from pseudolabel.ops.files import atomic_path
+from pseudolabel.ops.metrics import pseudo_label_quality
+
+RELIABILITY_BINS = 10
+"""Bars in the reliability diagram (coarser than the ECE's 15 bins: held-out sets are small)."""
 
 
-def heldout_arrays(model) -> dict | None:
-    """Held-out rows of the chosen round: true label, pseudo-label, its confidence and weight."""
-    info = getattr(model, "heldout_", None)
-    if not info or not info.get("scores"):
-        return None
-    scores = info["scores"]
-    y = np.concatenate([s["y"] for s in scores])
-    if all("pl_probs" in s for s in scores):
-        probs = np.concatenate([s["pl_probs"] for s in scores])
-        label = np.concatenate([s["pl_label"] for s in scores])
-        weight = np.concatenate([s["pl_weight"] for s in scores])
-        kind = "pseudo-labels of held-out rows"
-    else:
-        probs = np.concatenate([s["pred"] for s in scores])
-        label = probs.argmax(axis=1)
-        weight = np.ones(len(label))
-        kind = "supervised predictions of held-out rows"
-    conf = np.where(label >= 0, probs[np.arange(len(label)), np.maximum(label, 0)], probs.max(axis=1))
-    return {"y": y, "label": label, "weight": weight, "confidence": conf, "kind": kind}
+def as_audit_record(source) -> AuditRecord:
+    """The :class:`~pseudolabel.core.audit.AuditRecord` of a fitted learner (or the record itself)."""
+    if isinstance(source, AuditRecord):
+        return source
+    if hasattr(source, "audit_record"):
+        return source.audit_record()
+    raise TypeError(
+        f"cannot report on {type(source).__name__}: pass an AuditRecord or a fitted learner with audit_record() "
+        "(SelfTrainer, ConsistencyClassifier)"
+    )
 
 
-def heldout_metrics(model) -> dict:
-    arrays = heldout_arrays(model)
-    if arrays is None:
+def heldout_metrics(source) -> dict:
+    """Precision / coverage / calibration of the held-out rows' pseudo-labels (empty when none)."""
+    rec = as_audit_record(source)
+    ho = rec.heldout
+    if ho is None or len(ho) == 0:
         return {}
-    q = pseudo_label_quality(arrays["label"], arrays["weight"], arrays["confidence"], arrays["y"], len(model.classes_))
-    q["source"] = arrays["kind"]
+    q = pseudo_label_quality(ho.label, ho.weight, ho.confidence, ho.y, len(rec.classes))
+    q["source"] = ho.source
     return q
 
 
@@ -62,15 +56,15 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _figures(model, y_labeled_counts: dict) -> dict[str, str]:
+def _figures(rec: AuditRecord, y_labeled_counts: dict) -> dict[str, str]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     figs = {}
-    pl = model.pseudo_labels_
-    classes = [str(c) for c in model.classes_]
+    pl = rec.pseudo_labels
+    classes = [str(c) for c in rec.classes]
 
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     acc = pl.accepted
@@ -96,16 +90,16 @@ def _figures(model, y_labeled_counts: dict) -> dict[str, str]:
     ax.legend()
     figs["classes"] = _png(fig)
 
-    arrays = heldout_arrays(model)
-    if arrays is not None:
-        accepted = (arrays["label"] >= 0) & (arrays["weight"] > 0)
-        correct = arrays["label"] == arrays["y"]
-        conf, corr = arrays["confidence"][accepted], correct[accepted]
-        r = reliability(conf, corr, 10)
+    ho = rec.heldout
+    if ho is not None and len(ho):
+        accepted = ho.accepted
+        correct = ho.label == ho.y
+        conf, corr = ho.confidence[accepted], correct[accepted]
+        r = reliability(conf, corr, RELIABILITY_BINS)
         fig, ax = plt.subplots(figsize=(4.2, 4.0))
         ok = r["count"] > 0
         centers = (r["edges"][:-1] + r["edges"][1:]) / 2
-        ax.bar(centers[ok], r["accuracy"][ok], width=0.09, color="#2a7ab0", alpha=0.85, label="accuracy")
+        ax.bar(centers[ok], r["accuracy"][ok], width=0.9 / RELIABILITY_BINS, color="#2a7ab0", alpha=0.85, label="accuracy")
         ax.plot([0, 1], [0, 1], "--", color="#999", label="perfect calibration")
         for c_, a_, n_ in zip(centers[ok], r["accuracy"][ok], r["count"][ok], strict=True):
             ax.text(c_, min(a_ + 0.02, 1.02), str(int(n_)), ha="center", fontsize=7)
@@ -117,7 +111,7 @@ def _figures(model, y_labeled_counts: dict) -> dict[str, str]:
         ax.legend(loc="upper left", fontsize=8)
         figs["reliability"] = _png(fig)
 
-        curve = accuracy_coverage(arrays["confidence"], correct)
+        curve = accuracy_coverage(ho.confidence, correct)
         fig, ax = plt.subplots(figsize=(4.6, 3.6))
         ax.plot(curve["coverage"], curve["accuracy"], color="#2a7ab0")
         ax.set_xlabel("coverage (most confident fraction)")
@@ -127,21 +121,25 @@ def _figures(model, y_labeled_counts: dict) -> dict[str, str]:
         ax.grid(alpha=0.3)
         figs["coverage"] = _png(fig)
 
-    hist = getattr(model, "history_", [])
+    hist = rec.history
     if hist:
-        rounds = [h["round"] for h in hist]
+        step = rec.step
+        rounds = [h.get(step, i) for i, h in enumerate(hist)]
         fig, ax = plt.subplots(figsize=(5.2, 3.4))
         ax.plot(rounds, [h.get("heldout_accuracy", np.nan) for h in hist], "o-", label="held-out accuracy", color="#2a7ab0")
         if "heldout_pl_precision" in hist[0]:
             ax.plot(rounds, [h["heldout_pl_precision"] for h in hist], "s--", label="held-out pseudo-label precision", color="#3a9a5a")
-        ax.plot(rounds, [h["supervised_heldout_accuracy"] for h in hist], ":", color="#999", label="supervised only")
-        ax.axvline(model.best_round_, color="#d08c2a", alpha=0.6, label="chosen round")
-        ax.set_xlabel("round")
+        if "supervised_heldout_accuracy" in hist[0]:
+            ax.plot(rounds, [h["supervised_heldout_accuracy"] for h in hist], ":", color="#999", label="supervised only")
+        if rec.chosen_step is not None:
+            ax.axvline(rec.chosen_step, color="#d08c2a", alpha=0.6, label=f"chosen {step}")
+        ax.set_xlabel(step)
         ax.set_xticks(rounds)
         ax.set_ylabel("accuracy")
         ax2 = ax.twinx()
-        ax2.bar(rounds, [h["selected"] for h in hist], alpha=0.15, color="#555")
-        ax2.set_ylabel("pseudo-labels accepted")
+        if "selected" in hist[0]:
+            ax2.bar(rounds, [h["selected"] for h in hist], alpha=0.15, color="#555")
+            ax2.set_ylabel("pseudo-labels accepted")
         ax.set_title("Rounds")
         ax.legend(fontsize=7, loc="lower right")
         figs["rounds"] = _png(fig)
@@ -176,7 +174,7 @@ th{background:#f5f5f5} .kpi{display:inline-block;margin:.3em 1.2em .3em 0}.kpi b
 
 
 def render_report(
-    model,
+    source,
     *,
     title: str = "pseudolabel run",
     data_name: str = "",
@@ -185,37 +183,39 @@ def render_report(
     config: dict | None = None,
     queries: np.ndarray | None = None,
 ) -> str:
-    """HTML text of the report for a fitted ``SelfTrainer``.
+    """HTML text of the report for a fitted learner (anything with ``audit_record()``) or an
+    :class:`~pseudolabel.core.audit.AuditRecord`.
 
-    ``queries``: positions (into ``model.pseudo_labels_``) of the rows suggested for labeling next.
+    ``queries``: positions (into the pseudo-label record) of the rows suggested for labeling next.
     """
-    pl = model.pseudo_labels_
-    classes = [str(c) for c in model.classes_]
+    rec = as_audit_record(source)
+    pl = rec.pseudo_labels
+    classes = [str(c) for c in rec.classes]
     y_counts: dict = {}
     if y_labeled is not None:
         vals, cnt = np.unique(np.asarray([str(v) for v in y_labeled]), return_counts=True)
         y_counts = dict(zip(vals.tolist(), cnt.tolist(), strict=True))
-    figs = _figures(model, y_counts)
-    ho = heldout_metrics(model)
+    figs = _figures(rec, y_counts)
+    ho = heldout_metrics(rec)
     summary = pl.summary()
     kpis = [
-        ("rows", f"{model.n_labeled_ + model.n_unlabeled_:,}"),
-        ("labeled", f"{model.n_labeled_:,}"),
-        ("unlabeled", f"{model.n_unlabeled_:,}"),
+        ("rows", f"{rec.n_labeled + rec.n_unlabeled:,}"),
+        ("labeled", f"{rec.n_labeled:,}"),
+        ("unlabeled", f"{rec.n_unlabeled:,}"),
         ("pseudo-labels accepted", f"{summary['accepted']:,} ({summary['coverage']:.1%})"),
         ("est. precision (held-out)", f"{ho['precision']:.1%}" if ho and not np.isnan(ho.get("precision", np.nan)) else "–"),
         ("ECE (held-out)", f"{ho['ece']:.3f}" if ho and not np.isnan(ho.get("ece", np.nan)) else "–"),
-        ("chosen round", str(model.best_round_)),
+        (f"chosen {rec.step}", "–" if rec.chosen_step is None else str(rec.chosen_step)),
     ]
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1><p>{html.escape(data_name)}</p>",
         "<div>" + "".join(f"<span class='kpi'><b>{html.escape(v)}</b>{html.escape(k)}</span>" for k, v in kpis) + "</div>",
     ]
-    if getattr(model, "fallback_", False):
+    if rec.decision.get("fallback", False):
         parts.append(
             "<p class='warn'>Self-training did not beat supervised-only training on held-out labels, so the "
-            "returned model is the supervised one. The pseudo-labels are that model's predictions, with weight 0 "
+            "returned model is the supervised one. Its predictions are listed as rejected pseudo-labels (weight 0) "
             "because nothing was trained on them.</p>"
         )
     if ho:
@@ -234,8 +234,8 @@ def render_report(
         if key in figs:
             parts.append(f"<div class='card'><img src='{figs[key]}' alt='{key}'><br><small>{caption}</small></div>")
     parts.append("</div>")
-    parts.append("<h2>Rounds</h2>")
-    parts.append(_table([{k: v for k, v in h.items()} for h in model.history_]))
+    parts.append(f"<h2>{rec.step.capitalize()}s</h2>")
+    parts.append(_table([{k: v for k, v in h.items()} for h in rec.history]))
     per_class = []
     pc = ho.get("per_class_precision") if ho else None
     for j, c in enumerate(classes):
@@ -284,11 +284,9 @@ def render_report(
     return "\n".join(parts)
 
 
-def write_report(model, path: str | Path, **kwargs) -> Path:
-    """Render the report and write it atomically."""
-    from pseudolabel.data.io import atomic_path
-
-    text = render_report(model, **kwargs)
+def write_report(source, path: str | Path, **kwargs) -> Path:
+    """Render the report (see :func:`render_report`) and write it atomically."""
+    text = render_report(source, **kwargs)
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

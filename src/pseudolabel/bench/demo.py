@@ -18,8 +18,8 @@ from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from threadpoolctl import threadpool_limits
 
 from pseudolabel.data.datasets import load_digits_split, sample_labels
-from pseudolabel.learn.defaults import default_student
 from pseudolabel.learn.self_training import SelfTrainer
+from pseudolabel.ops.estimators import default_student
 
 
 def _supervised(X, y, seed):

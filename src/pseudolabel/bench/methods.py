@@ -48,7 +48,7 @@ class BenchMethod:
 # ---------------------------------------------------------------------------- students
 def logistic_student():
     """Standardised multinomial logistic regression (C=1): the default student of ``SelfTrainer``."""
-    from pseudolabel.learn.defaults import default_student
+    from pseudolabel.ops.estimators import default_student
 
     return default_student()
 

@@ -1,6 +1,7 @@
-"""Core of the pipeline: the `PseudoLabels` record, the stage protocols and the name registry."""
+"""Core of the pipeline: the `PseudoLabels` record, the stage contracts (`Context`, `Selection`,
+base classes) and the name registry. Array maths lives one layer below, in :mod:`pseudolabel.ops`."""
 
-from pseudolabel.core.ops import check_probs, entropy, normalize_rows, one_hot, softmax
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import (
     BaseRefiner,
     BaseSelector,
@@ -13,7 +14,10 @@ from pseudolabel.core.protocols import (
     resolve_momentum,
 )
 from pseudolabel.core.record import HUMAN, REJECTED, UNKNOWN, PseudoLabels
-from pseudolabel.core.registry import available, make, parse_spec, register, split_specs
+from pseudolabel.core.registry import available, make, register
+from pseudolabel.core.selection import Selection, selection_to_record
+from pseudolabel.ops.simplex import check_probs, entropy, normalize_rows, one_hot, softmax
+from pseudolabel.ops.specs import parse_spec, split_specs
 
 __all__ = [
     "HUMAN",
@@ -21,8 +25,10 @@ __all__ = [
     "UNKNOWN",
     "BaseRefiner",
     "BaseSelector",
+    "Context",
     "PseudoLabels",
     "Refiner",
+    "Selection",
     "Selector",
     "Stateful",
     "Teacher",
@@ -37,6 +43,7 @@ __all__ = [
     "parse_spec",
     "register",
     "resolve_momentum",
+    "selection_to_record",
     "softmax",
     "split_specs",
 ]

@@ -9,9 +9,10 @@ The same refiner and selector objects serve two loops:
 
 Neither knows which loop calls it. All state that survives between calls is listed in
 ``_state`` and round-trips through ``state_dict()`` / ``load_state_dict()``, so a training run can
-be checkpointed and resumed exactly. Extra per-sample inputs a method needs (ensemble members,
-student probabilities, features, losses) arrive as keyword arguments (``**context``); a method
-that needs one raises a clear error when it is missing.
+be checkpointed and resumed exactly. Extra inputs a method needs (ensemble members, student
+probabilities, features, the round) arrive in a :class:`~pseudolabel.core.context.Context`
+(or as keyword arguments that build one); a method that needs a field raises a clear error
+naming it when it is missing. A selector returns a :class:`~pseudolabel.core.selection.Selection`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
+from pseudolabel.core.selection import Selection
+from pseudolabel.ops.simplex import check_probs, normalize_rows
 
 
 @runtime_checkable
@@ -47,9 +50,9 @@ class Refiner(Protocol):
 
     def fit(self, probs: np.ndarray, y: np.ndarray) -> Refiner: ...
 
-    def update(self, probs: np.ndarray, **context) -> None: ...
+    def update(self, probs: np.ndarray, context: Context | None = None, /, **kwargs) -> None: ...
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray: ...
+    def __call__(self, probs: np.ndarray, context: Context | None = None, /, **kwargs) -> np.ndarray: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -58,11 +61,14 @@ class Refiner(Protocol):
 
 @runtime_checkable
 class Selector(Protocol):
-    """Decides how much each pseudo-label counts: ``probs (n, K) -> weights (n,)`` in [0, 1]."""
+    """Decides which pseudo-labels count and how much: ``probs (n, K) -> Selection`` (weights in
+    [0, 1], the class of each row, diagnostics); ``__call__`` returns just the weights."""
 
-    def update(self, probs: np.ndarray, **context) -> None: ...
+    def update(self, probs: np.ndarray, context: Context | None = None, /, **kwargs) -> None: ...
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray: ...
+    def select(self, probs: np.ndarray, context: Context | None = None, /, **kwargs) -> Selection: ...
+
+    def __call__(self, probs: np.ndarray, context: Context | None = None, /, **kwargs) -> np.ndarray: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -123,26 +129,86 @@ class Stateful(BaseEstimator):
             setattr(self, name, copy.deepcopy(value))
 
 
+def _prepare(component: Stateful, probs, context, kwargs: dict) -> tuple[np.ndarray, Context]:
+    """The validation every refiner and selector needs, done once: probabilities on the simplex,
+    state created for this class count, the context as a :class:`Context`."""
+    p = check_probs(probs, "probs")
+    component._ensure_state(p.shape[1])
+    ctx = Context.build(context, **kwargs)
+    if ctx.idx is not None and len(np.asarray(ctx.idx)) != len(p):
+        raise ValueError(f"{type(component).__name__}: idx has {len(np.asarray(ctx.idx))} entries but probs has {len(p)} rows")
+    return p, ctx
+
+
 class BaseRefiner(Stateful):
-    """A refiner with nothing to fit and no running state; subclasses override what they need."""
+    """A refiner: ``probs (n, K) → probs (n, K)``, rows on the simplex.
+
+    Subclasses implement ``_refine(p, ctx)`` and, when they keep running statistics,
+    ``_update(p, ctx)``; ``fit(probs, y)`` receives held-out (or labeled) rows with their labels.
+    The public ``update``/``__call__`` validate the input, create the state and build the
+    :class:`Context` (a ``Context``, a dict or keyword arguments such as ``idx=``, ``full_pool=``)
+    once for every refiner; ``__call__`` also renormalises the output onto the simplex.
+    """
 
     def fit(self, probs: np.ndarray, y: np.ndarray) -> BaseRefiner:
+        self._ensure_state(check_probs(probs).shape[1])
         return self
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        self._ensure_state(check_probs(probs, "probs").shape[1])
+    def update(self, probs: np.ndarray, context: Context | dict | None = None, /, **kwargs) -> None:
+        p, ctx = _prepare(self, probs, context, kwargs)
+        self._update(p, ctx)
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:  # pragma: no cover - abstract
+    def __call__(self, probs: np.ndarray, context: Context | dict | None = None, /, **kwargs) -> np.ndarray:
+        p, ctx = _prepare(self, probs, context, kwargs)
+        self.info_ = {}
+        if len(p) == 0:
+            return p
+        out = np.asarray(self._refine(p, ctx), dtype=np.float64)
+        if out.shape != p.shape or not np.isfinite(out).all():
+            raise RuntimeError(f"{type(self).__name__} returned {out.shape} or non-finite values for probs {p.shape}")
+        return normalize_rows(np.clip(out, 0.0, None))
+
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
+        """Fold one call's rows into the running state (default: no state)."""
+
+    def _refine(self, p: np.ndarray, ctx: Context) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
 class BaseSelector(Stateful):
-    """A selector; ``info_`` holds the per-sample reasons of the last call (for the audit)."""
+    """A selector: ``probs (n, K) → Selection(weights, labels, info)``.
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        self._ensure_state(check_probs(probs, "probs").shape[1])
+    Subclasses implement ``_select(p, ctx)`` (returning a :class:`Selection`, or just the weights
+    when the labels are the arg-max) and, when they keep running statistics, ``_update(p, ctx)``.
+    ``select`` is the contract; ``__call__`` returns only the weights (``w = selector(p)``), and
+    ``info_`` keeps the last call's diagnostics for the audit.
+    """
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:  # pragma: no cover - abstract
+    def update(self, probs: np.ndarray, context: Context | dict | None = None, /, **kwargs) -> None:
+        p, ctx = _prepare(self, probs, context, kwargs)
+        self._update(p, ctx)
+
+    def select(self, probs: np.ndarray, context: Context | dict | None = None, /, **kwargs) -> Selection:
+        p, ctx = _prepare(self, probs, context, kwargs)
+        self.info_ = {}  # a subclass's _select fills it (or returns a Selection with its own info)
+        if len(p) == 0:
+            return Selection.empty()
+        out = self._select(p, ctx)
+        sel = out if isinstance(out, Selection) else Selection.from_weights(out, p, getattr(self, "info_", None))
+        if len(sel) != len(p):
+            raise RuntimeError(f"{type(self).__name__} returned {len(sel)} weights for {len(p)} rows")
+        if (sel.labels >= p.shape[1]).any():
+            raise RuntimeError(f"{type(self).__name__} returned a label outside the {p.shape[1]} classes")
+        self.info_ = sel.info
+        return sel
+
+    def __call__(self, probs: np.ndarray, context: Context | dict | None = None, /, **kwargs) -> np.ndarray:
+        return self.select(probs, context, **kwargs).weights
+
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
+        """Fold one call's rows into the running state (default: no state)."""
+
+    def _select(self, p: np.ndarray, ctx: Context) -> Selection | np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -151,7 +217,13 @@ def ema(old, new, momentum: float):
     return momentum * old + (1.0 - momentum) * new
 
 
-def resolve_momentum(momentum: float | None, full_pool: bool, default: float = 0.999) -> float:
+ONLINE_MOMENTUM = 0.999
+"""EMA momentum of running statistics fed mini-batches: USB's default for FreeMatch, SoftMatch,
+distribution alignment and the threshold hooks (Wang et al. 2022, "USB: A Unified Semi-supervised
+Learning Benchmark")."""
+
+
+def resolve_momentum(momentum: float | None, full_pool: bool, default: float = ONLINE_MOMENTUM) -> float:
     """EMA momentum for one update.
 
     ``None`` means: the paper's online default when fed mini-batches, and 0 (the pool's exact

@@ -6,31 +6,42 @@ Each method module registers its class with one decorator line::
     class FlexMatch(BaseSelector): ...
 
 Specs may carry keyword arguments: ``"flexmatch(threshold=0.9)"``; values are Python literals.
+A name belongs to one component across all kinds (``--teacher ensemble`` and ``--select ...``
+can never mean two different methods); a renamed component keeps its old name as an alias that
+still resolves, with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
+import warnings
 from typing import Any
+
+from pseudolabel.ops.specs import parse_spec, split_specs
+
+__all__ = ["KINDS", "available", "make", "parse_spec", "register", "split_specs"]
 
 KINDS = {"teacher": "pseudolabel.teachers", "refine": "pseudolabel.refine", "select": "pseudolabel.select"}
 _REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
+_ALIASES: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 # Components living outside the stage packages because they need an optional extra: imported on
 # first use so that `import pseudolabel` never pulls in torch.
 _OPTIONAL = {"teacher": {"neural": ("pseudolabel.learn.neural", "torch")}}
 
 
-def register(kind: str, name: str):
-    """Class decorator that makes ``name`` resolve to the class for ``kind``."""
+def register(kind: str, name: str, *, aliases: tuple[str, ...] = ()):
+    """Class decorator that makes ``name`` (and the deprecated ``aliases``) resolve to the class."""
     if kind not in KINDS:
         raise ValueError(f"unknown component kind {kind!r}; expected one of {sorted(KINDS)}")
 
     def deco(cls: type) -> type:
-        known = _REGISTRY[kind].get(name)
-        if known is not None and known is not cls:
-            raise ValueError(f"{kind} name {name!r} is already taken by {known.__name__}")
+        for other, names in _REGISTRY.items():
+            known = names.get(name)
+            if known is not None and known is not cls:
+                raise ValueError(f"name {name!r} is already taken by {other} {known.__name__}; names are unique across kinds")
         _REGISTRY[kind][name] = cls
+        for alias in aliases:
+            _ALIASES[kind][alias] = name
         cls._registry_name = name
         return cls
 
@@ -57,32 +68,16 @@ def _import_optional(kind: str, name: str, strict: bool) -> None:
             raise ValueError(f"{kind} {name!r} needs the {extra!r} extra: pip install 'pseudolabel[{extra}]'") from exc
 
 
-def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"name(a=1, b='x')"`` → ``("name", {"a": 1, "b": "x"})``."""
-    spec = spec.strip()
-    if "(" not in spec:
-        return spec.lower(), {}
-    if not spec.endswith(")"):
-        raise ValueError(f"cannot parse component spec {spec!r}: expected name(key=value, ...)")
-    name, args = spec[: spec.index("(")].strip().lower(), spec[spec.index("(") :]
-    try:
-        call = ast.parse(f"f{args}", mode="eval").body
-        if not isinstance(call, ast.Call) or call.args:
-            raise ValueError
-        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
-    except (SyntaxError, ValueError) as exc:
-        raise ValueError(
-            f"cannot parse arguments of {spec!r}: use keyword=literal pairs, e.g. flexmatch(threshold=0.9)"
-        ) from exc
-    return name, kwargs
-
-
 def make(kind: str, spec: Any):
     """Build a component from a name/spec string; objects pass through unchanged."""
     if not isinstance(spec, str):
         return spec
     name, kwargs = parse_spec(spec)
     names = available(kind, optional=False)
+    if name not in names and name in _ALIASES[kind]:
+        new = _ALIASES[kind][name]
+        warnings.warn(f"{kind} {name!r} was renamed to {new!r}; the old name will be removed", DeprecationWarning, stacklevel=2)
+        name = new
     if name not in names and name in _OPTIONAL.get(kind, {}):
         _import_optional(kind, name, strict=True)
         names = available(kind, optional=False)
@@ -95,17 +90,3 @@ def make(kind: str, spec: Any):
         raise ValueError(f"bad arguments for {kind} {name!r}: {exc}") from exc
 
 
-def split_specs(text: str) -> list[str]:
-    """Split ``"calibrate,sinkhorn(prior='uniform')"`` on top-level commas only."""
-    out, depth, cur = [], 0, []
-    for ch in text:
-        if ch == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-            continue
-        depth += ch == "("
-        depth -= ch == ")"
-        cur.append(ch)
-    if "".join(cur).strip():
-        out.append("".join(cur).strip())
-    return [s for s in out if s]

@@ -7,14 +7,9 @@ the digits / mnist1d comparisons (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-
-def default_student() -> Pipeline:
-    return Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=1.0, max_iter=1000))])
-
+from pseudolabel.ops.estimators import default_student  # noqa: F401 - public name, re-exported
 
 AUTO_CANDIDATES: tuple[dict, ...] = (
     {"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},
@@ -36,7 +31,6 @@ FALLBACK_DEFAULTS = {"refine": "calibrate,sinkhorn", "select": "threshold(thresh
 """``refine="auto"`` / ``select="auto"`` for any other teacher."""
 
 
-
 def _hgb():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -52,14 +46,12 @@ def _rf():
 def _knn():
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=7))
 
 
 def _svc():
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
     return make_pipeline(StandardScaler(), SVC(probability=True, random_state=0))

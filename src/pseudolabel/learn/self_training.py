@@ -35,30 +35,25 @@ import numpy as np
 from scipy.stats import binomtest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from pseudolabel.audit.metrics import pseudo_label_quality
-from pseudolabel.core.ops import EPS
+from pseudolabel.core.audit import AuditRecord, HeldOut
+from pseudolabel.core.context import Context
 from pseudolabel.core.record import PseudoLabels
-from pseudolabel.core.registry import make, split_specs
-from pseudolabel.learn.defaults import (
-    AUTO_CANDIDATES,
-    FALLBACK_DEFAULTS,
-    TEACHER_DEFAULTS,
-    default_student,
-)
-from pseudolabel.teachers.estimator import (
-    EstimatorTeacher,
+from pseudolabel.core.registry import make
+from pseudolabel.core.selection import Selection, selection_to_record
+from pseudolabel.learn.defaults import AUTO_CANDIDATES, FALLBACK_DEFAULTS, TEACHER_DEFAULTS
+from pseudolabel.ops.estimators import (
     accepts_sample_weight,
     expand_proba,
     fit_weighted,
+    resolve_student,
 )
+from pseudolabel.ops.labels import encode_labels
+from pseudolabel.ops.metrics import pseudo_label_quality
+from pseudolabel.ops.simplex import EPS
+from pseudolabel.ops.specs import as_spec_list
+from pseudolabel.teachers.estimator import EstimatorTeacher
 
 
 @dataclass
@@ -75,7 +70,52 @@ class _Chain:
     seeds_w: np.ndarray | None = None
     since: np.ndarray | None = None  # per pool row: round since which its label is unchanged
     last_label: np.ndarray | None = None
-    state: dict = field(default_factory=dict)
+    student_probs: np.ndarray | None = None  # the chain's student on its pool rows (context)
+    member_probs: np.ndarray | None = None  # ensemble teachers' members on its pool rows (context)
+
+
+@dataclass
+class _Scores:
+    """One fold chain's held-out rows in one round: truth, final predictor, pseudo-labels."""
+
+    y: np.ndarray
+    pred: np.ndarray  # (m, K) probabilities of the predictor that would be returned
+    record: PseudoLabels | None = None  # the chain's pseudo-labels of those rows (None: supervised)
+
+
+@dataclass
+class _RoundResult:
+    """A round of the main chain worth keeping (the best so far on held-out accuracy)."""
+
+    acc: float
+    round: int
+    student: object
+    teacher: object
+    record: PseudoLabels
+    scores: list[_Scores]
+
+
+@dataclass
+class CandidateResult:
+    """One configuration run on the shared folds: its history and its best round."""
+
+    config: dict
+    teacher_name: str
+    teacher_weight: float
+    history: list[dict] = field(default_factory=list)
+    best: _RoundResult | None = None
+
+    @property
+    def heldout_accuracy(self) -> float:
+        return float("nan") if self.best is None else self.best.acc
+
+    def summary(self, chosen: bool) -> dict:
+        return {
+            **{k: str(v) for k, v in self.config.items()},
+            "heldout_accuracy": self.heldout_accuracy,
+            "best_round": None if self.best is None else self.best.round,
+            "chosen": chosen,
+        }
 
 
 class SelfTrainer(ClassifierMixin, BaseEstimator):
@@ -106,7 +146,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         where exactly one of them is right; default 0.2); otherwise the supervised student is
         returned. If no held-out row separates them (same rows right and wrong), self-training is
         kept. ``False`` disables the guard.
-    unlabeled : marker of unlabeled rows in ``y`` (NaN/None also count for float/object ``y``).
+    unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     random_state : seed for the folds and any randomised component.
     verbose : print one line per round.
     callback : called with each round's history entry (a dict) as soon as it is known, e.g. to
@@ -160,6 +200,11 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                     f"'select'), e.g. [{{'teacher': 'graph'}}, {{'teacher': 'self'}}]; got {self.candidates!r}"
                 )
             return [{**_teacher_defaults(cfg["teacher"]), **cfg, **fixed} for cfg in cands]
+        if self.candidates is not None:
+            raise ValueError(
+                f"candidates= is only used with teacher='auto' (got teacher={self.teacher!r}); drop candidates= or "
+                "pass teacher='auto'"
+            )
         return [{"teacher": self.teacher, **_teacher_defaults(self.teacher), **fixed}]
 
     @staticmethod
@@ -179,15 +224,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 f"teacher must be 'auto', 'self', 'graph', a registered name, a classifier with predict_proba "
                 f"or an object with transduce(); got {type(teacher).__name__}"
             )
-        if refine is None:
-            specs = []
-        elif isinstance(refine, str):
-            specs = split_specs(refine)
-        elif isinstance(refine, list | tuple):
-            specs = list(refine)
-        else:
-            specs = [refine]
-        refiners = [make("refine", r) for r in specs]
+        refiners = [make("refine", r) for r in as_spec_list(refine)]
         selector = make("select", select if select is not None else "threshold(threshold=0.0)")
         for obj, role in [(s, "refine") for s in refiners] + [(selector, "select")]:
             if not callable(obj):
@@ -195,47 +232,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         return teacher_obj, refiners, selector
 
     def _make_student(self):
-        if self.estimator is None:
-            return default_student()
-        if not hasattr(self.estimator, "predict_proba"):
-            raise TypeError(
-                f"estimator {type(self.estimator).__name__} has no predict_proba; pass a probabilistic "
-                "classifier (e.g. LogisticRegression, or SVC(probability=True))"
-            )
-        return clone(self.estimator)
-
-    # ------------------------------------------------------------------ input handling
-    def _unlabeled_mask(self, y: np.ndarray) -> np.ndarray:
-        mask = np.zeros(len(y), dtype=bool)
-        if y.dtype.kind in "fc":
-            mask |= np.isnan(y)
-        if y.dtype.kind == "O":
-            mask |= np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y], dtype=bool)
-        if self.unlabeled is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                mask |= np.asarray(y == self.unlabeled, dtype=bool)
-        return mask
-
-    def _encode_y(self, y) -> tuple[np.ndarray, np.ndarray]:
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one label per row, {self.unlabeled!r} for unlabeled); got shape {y.shape}")
-        unl = self._unlabeled_mask(y)
-        known = y[~unl]
-        if len(known) == 0:
-            raise ValueError(
-                f"nothing is labeled: every y is the unlabeled marker {self.unlabeled!r}; label at least two rows per class"
-            )
-        kind = type_of_target(known)
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(f"Unknown label type: {kind!r}. SelfTrainer needs class labels (binary or multiclass).")
-        classes, enc = np.unique(known, return_inverse=True)
-        y_enc = np.full(len(y), -1, dtype=np.int64)
-        y_enc[~unl] = enc
-        return classes, y_enc
+        return resolve_student(self.estimator)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, X_unlabeled=None):
@@ -245,7 +242,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         X = validate_data(self, X, dtype=np.float64)
-        classes, y_enc = self._encode_y(y)
+        classes, y_enc = encode_labels(y, self.unlabeled)
         check_consistent_length(X, y_enc)
         if X_unlabeled is not None:
             Xu = validate_data(self, X_unlabeled, reset=False, dtype=np.float64)
@@ -253,52 +250,51 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             y_enc = np.concatenate([y_enc, np.full(len(Xu), -1, dtype=np.int64)])
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
-        self.n_labeled_, self.n_unlabeled_ = len(lab), len(pool)
-        self.history_, self.fallback_, self.heldout_ = [], False, None
-        self.teacher_, self.teacher_weight_ = None, 0.0
         if len(classes) < 2 or len(pool) == 0:
-            self._fit_supervised_only(X, y_enc, lab)
+            fitted = self._fit_supervised_only(X, y_enc, lab, pool)
         else:
-            n_folds = self._n_folds(y_enc, lab)
-            runs, sup_scores = [], None
-            for config in self._configs():
-                teacher, refiners, selector = self._components(config)
-                self.teacher_name_ = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
-                tw = self.teacher_weight
-                blend = teacher is not None and getattr(teacher, "predicts_new_rows", True)
-                self.teacher_weight_ = (0.5 if blend else 0.0) if tw == "auto" else float(tw)
-                if not 0.0 <= self.teacher_weight_ <= 1.0:
-                    raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
-                chains = self._make_chains(y_enc, lab, pool, refiners, selector, n_folds)
-                if sup_scores is None:  # the folds are the same for every configuration
-                    sup_scores = [self._supervised_heldout(X, y_enc, ch) for ch in chains[1:]]
-                self.history_ = []
-                best = self._run_rounds(X, y_enc, teacher, chains, _pooled_accuracy(sup_scores))
-                runs.append({"config": config, "best": best, "history": self.history_, "name": self.teacher_name_, "weight": self.teacher_weight_})
+            folds = self._folds(y_enc, lab)  # drawn once: every candidate and the guard share them
+            sup_scores = [self._supervised_heldout(X, y_enc, keep, hide) for keep, hide in folds]
+            runs = [self._run_candidate(config, X, y_enc, lab, pool, folds, _pooled_accuracy(sup_scores)) for config in self._configs()]
             # candidates compete on held-out accuracy (ties: the earlier, i.e. preferred, one)
-            chosen = max(runs, key=lambda run: -np.inf if np.isnan(run["best"]["acc"]) else run["best"]["acc"])
-            self.candidates_ = [
-                {**{k: str(v) for k, v in run["config"].items()}, "heldout_accuracy": run["best"]["acc"], "best_round": run["best"]["round"], "chosen": run is chosen}
-                for run in runs
-            ]
-            self.config_ = {k: str(v) for k, v in chosen["config"].items()}
-            self.history_, self.teacher_name_, self.teacher_weight_ = chosen["history"], chosen["name"], chosen["weight"]
-            self._finish(X, y_enc, lab, pool, chosen["best"], sup_scores)
-        self.fit_seconds_ = time.perf_counter() - t_start
+            chosen = max(runs, key=lambda run: -np.inf if np.isnan(run.heldout_accuracy) else run.heldout_accuracy)
+            fitted = self._finish(X, y_enc, lab, pool, runs, chosen, sup_scores)
+        self._set_fitted(fitted, n_labeled=len(lab), n_unlabeled=len(pool), seconds=time.perf_counter() - t_start)
         return self
 
-    def _fit_supervised_only(self, X, y_enc, lab) -> None:
+    def _set_fitted(self, fitted: dict, *, n_labeled: int, n_unlabeled: int, seconds: float) -> None:
+        """Every fitted attribute, in one place."""
+        self.estimator_ = fitted["estimator"]
+        self.teacher_ = fitted.get("teacher")
+        self.teacher_weight_ = fitted.get("teacher_weight", 0.0)
+        self.teacher_name_ = fitted.get("teacher_name")
+        self.pseudo_labels_ = fitted["pseudo_labels"]
+        self.transduction_ = fitted["transduction"]
+        self.history_ = fitted.get("history", [])
+        self.n_rounds_ = len(self.history_)
+        self.best_round_ = fitted.get("best_round", 0)
+        self.fallback_ = fitted.get("fallback", False)
+        self.guard_ = fitted.get("guard")
+        self.heldout_ = fitted.get("heldout")
+        self.candidates_ = fitted.get("candidates", [])
+        self.config_ = fitted.get("config", {})
+        self.n_labeled_, self.n_unlabeled_ = n_labeled, n_unlabeled
+        self.fit_seconds_ = seconds
+
+    def _fit_supervised_only(self, X, y_enc, lab, pool) -> dict:
         """Nothing to self-train on (no unlabeled rows, or a single class): a plain supervised fit."""
         if self.verbose:
             print("SelfTrainer: no unlabeled rows (or one class); fitting the student on the labeled rows only")
         K = len(self.classes_)
-        self.estimator_ = fit_weighted(self._make_student(), X[lab], y_enc[lab])
-        self.pseudo_labels_ = PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_)
-        self.transduction_ = self.classes_[y_enc]
-        self.n_rounds_ = self.best_round_ = 0
+        return {
+            "estimator": fit_weighted(self._make_student(), X[lab], y_enc[lab]),
+            "pseudo_labels": PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_),
+            "transduction": self.classes_[np.maximum(y_enc, 0)],
+        }
 
-    def _n_folds(self, y_enc, lab) -> int:
-        """Held-out folds: ``cv`` capped by the smallest class count (0 = none, with a warning)."""
+    def _folds(self, y_enc, lab) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Stratified folds of the labeled rows as ``(kept, hidden)`` row indices, drawn once per fit:
+        ``cv`` capped by the smallest class count (none, with a warning, below 2)."""
         counts = np.bincount(y_enc[lab], minlength=len(self.classes_))
         n_folds = 0 if not self.cv or self.cv < 2 else int(min(self.cv, counts.min()))
         if self.cv and self.cv >= 2 and n_folds < 2:
@@ -308,143 +304,11 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-            return 0
-        return n_folds
-
-    def _make_chains(self, y_enc, lab, pool, refiners, selector, n_folds: int) -> list[_Chain]:
-        """The main chain plus one chain per stratified fold of the labels (hidden = treated as unlabeled)."""
-        chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector)]
-        if n_folds >= 2:
-            skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
-            for keep, hide in skf.split(lab, y_enc[lab]):
-                chains.append(self._new_chain(lab[keep], np.concatenate([pool, lab[hide]]), lab[hide], refiners, selector))
-        return chains
-
-    def _run_rounds(self, X, y_enc, teacher, chains: list[_Chain], sup_acc: float) -> dict:
-        """All chains in lockstep, round by round; returns the best round of the main chain."""
-        K = len(self.classes_)
-        beta = self.teacher_weight_
-        folds = chains[1:]
-        best, stale = None, 0
-        for r in range(self.max_rounds + 1):
-            t_round = time.perf_counter()
-            # fold chains first, so that the teacher's final state is the main chain's
-            teacher_probs = {i: self._teacher_probs(X, y_enc, chains[i], teacher, K) for i in reversed(range(len(chains)))}
-            records = {}
-            for i, ch in enumerate(chains):
-                # refiners fit on out-of-fold teacher probabilities: every fold for the main chain,
-                # the other folds for a fold chain (its own hidden labels stay hidden)
-                held = [j for j in range(1, len(chains)) if j != i]
-                ho_probs = np.concatenate([teacher_probs[j][chains[j].hidden] for j in held]) if held else None
-                ho_y = np.concatenate([y_enc[chains[j].hidden] for j in held]) if held else None
-                records[i] = self._round(X, y_enc, ch, teacher_probs[i], ho_probs, ho_y, r)
-            scores = []
-            for i, ch in enumerate(folds, start=1):
-                student = expand_proba(ch.student.predict_proba(X[ch.hidden]), ch.student.classes_, K)
-                rec = records[i][np.searchsorted(ch.pool, ch.hidden)]  # ch.pool is sorted
-                scores.append(
-                    {
-                        "y": y_enc[ch.hidden],
-                        "pred": (1 - beta) * student + beta * teacher_probs[i][ch.hidden],
-                        "pl_probs": rec.probs,
-                        "pl_label": rec.label,
-                        "pl_weight": rec.weight,
-                    }
-                )
-            acc = _pooled_accuracy(scores)
-            entry = self._history_entry(r, records[0], scores, acc, sup_acc, time.perf_counter() - t_round)
-            self.history_.append(entry)
-            if self.callback is not None:
-                self.callback(entry)
-            if self.verbose:
-                print(f"round {r}: accepted {entry['selected']}/{len(records[0])}  held-out acc {acc:.4f}")
-            # ties go to the later round (more refined pseudo-labels) but count toward patience
-            if best is None or not scores or acc > best["acc"]:
-                stale = 0
-            else:
-                stale += 1
-            if best is None or not scores or acc >= best["acc"]:
-                best = {
-                    "acc": acc,
-                    "round": r,
-                    "student": chains[0].student,
-                    "teacher": copy.deepcopy(teacher) if teacher is not None else None,
-                    "record": records[0],
-                    "scores": scores,
-                }
-            if scores and stale >= self.patience:
-                break
-        return best
-
-    def _history_entry(self, r: int, rec: PseudoLabels, scores: list[dict], acc: float, sup_acc: float, seconds: float) -> dict:
-        accepted = rec.accepted
-        entry = {
-            "round": r,
-            "selected": int(accepted.sum()),
-            "coverage": float(accepted.mean()),
-            "mean_weight": float(rec.weight.mean()),
-            "mean_confidence": float(rec.confidence[accepted].mean()) if accepted.any() else float("nan"),
-            "heldout_accuracy": acc,
-            "supervised_heldout_accuracy": sup_acc,
-            "seconds": seconds,
-        }
-        if scores:
-            cat = {k: np.concatenate([s[k] for s in scores]) for k in ("y", "pl_label", "pl_weight", "pl_probs")}
-            conf = cat["pl_probs"][np.arange(len(cat["y"])), np.maximum(cat["pl_label"], 0)]
-            q = pseudo_label_quality(cat["pl_label"], cat["pl_weight"], conf, cat["y"], len(self.classes_))
-            entry.update(
-                heldout_pl_precision=q["precision"],
-                heldout_pl_coverage=q["coverage"],
-                heldout_pl_mean_confidence=q["mean_confidence"],
-            )
-        return entry
-
-    def _finish(self, X, y_enc, lab, pool, best: dict, sup_scores: list[dict]) -> None:
-        """Keep the best round, or fall back to the supervised student when it is not beaten."""
-        K = len(self.classes_)
-        self.n_rounds_ = len(self.history_)
-        self.best_round_ = best["round"]
-        self.estimator_, self.teacher_, record = best["student"], best["teacher"], best["record"]
-        self.heldout_ = {"scores": best["scores"], "round": best["round"]}
-        sup_acc = _pooled_accuracy(sup_scores)
-        p_value, wins, losses = _sign_test(best["scores"], sup_scores)
-        self.guard_ = {
-            "heldout_accuracy": best["acc"],
-            "supervised_heldout_accuracy": sup_acc,
-            "p_value": p_value,
-            "heldout_wins": wins,
-            "heldout_losses": losses,
-        }
-        if sup_scores and self.fallback and wins + losses > 0 and not p_value < float(self.fallback):
-            warnings.warn(
-                f"self-training did not beat supervised-only training on held-out labels "
-                f"({best['acc']:.3f} vs {sup_acc:.3f}, sign-test p = {p_value:.2f} ≥ {float(self.fallback)}); returning "
-                "the supervised model. Its predictions are reported as pseudo-labels with weight 0. "
-                "Pass fallback=False to keep self-training.",
-                UserWarning,
-                stacklevel=3,
-            )
-            self.fallback_ = True
-            self.estimator_ = fit_weighted(self._make_student(), X[lab], y_enc[lab])
-            self.teacher_, self.teacher_weight_ = None, 0.0
-            probs = expand_proba(self.estimator_.predict_proba(X[pool]), self.estimator_.classes_, K)
-            record = PseudoLabels(
-                probs=probs,
-                label=probs.argmax(axis=1),  # the final model's prediction; weight 0: it was not trained on
-                confidence=probs.max(axis=1),
-                weight=np.zeros(len(pool)),
-                source=np.full(len(pool), "supervised", dtype=object),
-                round=np.zeros(len(pool)),
-                classes_=self.classes_,
-                index=pool,
-            )
-            self.heldout_ = {"scores": sup_scores, "round": None}
-        self.pseudo_labels_ = record
-        transduction = self.classes_[np.maximum(y_enc, 0)].astype(object)
-        transduction[pool] = self.unlabeled
-        acc = record.accepted
-        transduction[pool[acc]] = self.classes_[record.label[acc]]
-        self.transduction_ = _try_cast(transduction, self.classes_.dtype)
+            return []
+        if n_folds < 2:
+            return []
+        skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
+        return [(lab[keep], lab[hide]) for keep, hide in skf.split(lab, y_enc[lab])]
 
     def _new_chain(self, labeled, pool, hidden, refiners, selector) -> _Chain:
         pool = np.sort(pool)
@@ -458,10 +322,148 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             last_label=np.full(len(pool), -1, dtype=np.int64),
         )
 
-    def _supervised_heldout(self, X, y_enc, ch: _Chain) -> dict:
-        student = fit_weighted(self._make_student(), X[ch.labeled], y_enc[ch.labeled])
-        pred = expand_proba(student.predict_proba(X[ch.hidden]), student.classes_, len(self.classes_))
-        return {"y": y_enc[ch.hidden], "pred": pred}
+    def _supervised_heldout(self, X, y_enc, keep, hide) -> _Scores:
+        student = fit_weighted(self._make_student(), X[keep], y_enc[keep])
+        pred = expand_proba(student.predict_proba(X[hide]), student.classes_, len(self.classes_))
+        return _Scores(y=y_enc[hide], pred=pred)
+
+    def _run_candidate(self, config, X, y_enc, lab, pool, folds, sup_acc: float) -> CandidateResult:
+        """One configuration: the main chain plus one chain per fold, round by round."""
+        teacher, refiners, selector = self._components(config)
+        name = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
+        tw = self.teacher_weight
+        blend = teacher is not None and getattr(teacher, "predicts_new_rows", True)
+        weight = (0.5 if blend else 0.0) if tw == "auto" else float(tw)
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
+        chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector)]
+        chains += [self._new_chain(keep, np.concatenate([pool, hide]), hide, refiners, selector) for keep, hide in folds]
+        run = CandidateResult(config=config, teacher_name=name, teacher_weight=weight)
+        run.best = self._run_rounds(X, y_enc, teacher, chains, run, sup_acc)
+        return run
+
+    def _run_rounds(self, X, y_enc, teacher, chains: list[_Chain], run: CandidateResult, sup_acc: float) -> _RoundResult:
+        """All chains in lockstep, round by round; returns the best round of the main chain."""
+        K = len(self.classes_)
+        beta = run.teacher_weight
+        folds = chains[1:]
+        best, stale = None, 0
+        for r in range(self.max_rounds + 1):
+            t_round = time.perf_counter()
+            # fold chains first, so that the teacher's final state is the main chain's
+            teacher_probs = {i: self._teacher_probs(X, y_enc, chains[i], teacher, K) for i in reversed(range(len(chains)))}
+            records = {}
+            for i, ch in enumerate(chains):
+                # refiners fit on out-of-fold teacher probabilities: every fold for the main chain,
+                # the other folds for a fold chain (its own hidden labels stay hidden)
+                held = [j for j in range(1, len(chains)) if j != i]
+                ho_probs = np.concatenate([teacher_probs[j][chains[j].hidden] for j in held]) if held else None
+                ho_y = np.concatenate([y_enc[chains[j].hidden] for j in held]) if held else None
+                records[i] = self._round(X, y_enc, ch, teacher_probs[i], ho_probs, ho_y, r, run.teacher_name)
+            scores = []
+            for i, ch in enumerate(folds, start=1):
+                student = expand_proba(ch.student.predict_proba(X[ch.hidden]), ch.student.classes_, K)
+                rec = records[i][np.searchsorted(ch.pool, ch.hidden)]  # ch.pool is sorted
+                scores.append(_Scores(y=y_enc[ch.hidden], pred=(1 - beta) * student + beta * teacher_probs[i][ch.hidden], record=rec))
+            acc = _pooled_accuracy(scores)
+            entry = self._history_entry(r, records[0], scores, acc, sup_acc, time.perf_counter() - t_round)
+            run.history.append(entry)
+            if self.callback is not None:
+                self.callback(entry)
+            if self.verbose:
+                print(f"round {r}: accepted {entry['selected']}/{len(records[0])}  held-out acc {acc:.4f}")
+            # ties go to the later round (more refined pseudo-labels) but count toward patience
+            if best is None or not scores or acc > best.acc:
+                stale = 0
+            else:
+                stale += 1
+            if best is None or not scores or acc >= best.acc:
+                best = _RoundResult(
+                    acc=acc,
+                    round=r,
+                    student=chains[0].student,
+                    teacher=copy.deepcopy(teacher) if teacher is not None else None,
+                    record=records[0],
+                    scores=scores,
+                )
+            if scores and stale >= self.patience:
+                break
+        return best
+
+    def _history_entry(self, r: int, rec: PseudoLabels, scores: list[_Scores], acc: float, sup_acc: float, seconds: float) -> dict:
+        accepted = rec.accepted
+        entry = {
+            "round": r,
+            "selected": int(accepted.sum()),
+            "coverage": float(accepted.mean()),
+            "mean_weight": float(rec.weight.mean()),
+            "mean_confidence": float(rec.confidence[accepted].mean()) if accepted.any() else float("nan"),
+            "heldout_accuracy": acc,
+            "supervised_heldout_accuracy": sup_acc,
+            "seconds": seconds,
+        }
+        if scores:
+            ho = _heldout(scores)
+            q = pseudo_label_quality(ho.label, ho.weight, ho.confidence, ho.y, len(self.classes_))
+            entry.update(
+                heldout_pl_precision=q["precision"],
+                heldout_pl_coverage=q["coverage"],
+                heldout_pl_mean_confidence=q["mean_confidence"],
+            )
+        return entry
+
+    def _finish(self, X, y_enc, lab, pool, runs: list[CandidateResult], chosen: CandidateResult, sup_scores: list[_Scores]) -> dict:
+        """Keep the chosen candidate's best round, or fall back to the supervised student when it is not beaten."""
+        K = len(self.classes_)
+        best = chosen.best
+        sup_acc = _pooled_accuracy(sup_scores)
+        p_value, wins, losses = _sign_test(best.scores, sup_scores)
+        guard = {
+            "heldout_accuracy": best.acc,
+            "supervised_heldout_accuracy": sup_acc,
+            "p_value": p_value,
+            "heldout_wins": wins,
+            "heldout_losses": losses,
+            "n_heldout": int(sum(len(s.y) for s in sup_scores)),
+        }
+        fitted = {
+            "estimator": best.student,
+            "teacher": best.teacher,
+            "teacher_weight": chosen.teacher_weight,
+            "teacher_name": chosen.teacher_name,
+            "history": chosen.history,
+            "best_round": best.round,
+            "pseudo_labels": best.record,
+            "heldout": _heldout(best.scores) if best.scores else None,
+            "guard": guard,
+            "candidates": [run.summary(run is chosen) for run in runs],
+            "config": {k: str(v) for k, v in chosen.config.items()},
+            "fallback": False,
+        }
+        if sup_scores and self.fallback and wins + losses > 0 and not p_value < float(self.fallback):
+            warnings.warn(
+                f"self-training did not beat supervised-only training on held-out labels "
+                f"({best.acc:.3f} vs {sup_acc:.3f}, sign-test p = {p_value:.2f} ≥ {float(self.fallback)}); returning "
+                "the supervised model. Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). "
+                "Pass fallback=False to keep self-training.",
+                UserWarning,
+                stacklevel=3,
+            )
+            student = fit_weighted(self._make_student(), X[lab], y_enc[lab])
+            probs = expand_proba(student.predict_proba(X[pool]), student.classes_, K)
+            # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
+            record = selection_to_record(
+                Selection(np.zeros(len(pool)), probs.argmax(axis=1)), probs, self.classes_, source="supervised", index=pool
+            )
+            fitted.update(estimator=student, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
+                          heldout=_heldout(sup_scores) if sup_scores else None)
+        record = fitted["pseudo_labels"]
+        transduction = self.classes_[np.maximum(y_enc, 0)].astype(object)
+        transduction[pool] = self.unlabeled
+        acc = record.accepted
+        transduction[pool[acc]] = self.classes_[record.label[acc]]
+        fitted["transduction"] = _try_cast(transduction, self.classes_.dtype)
+        return fitted
 
     def _teacher_probs(self, X, y_enc, ch: _Chain, teacher, K: int) -> np.ndarray:
         """Probabilities for every row of X from this chain's point of view."""
@@ -478,72 +480,78 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             w_seed[ch.pool] = ch.seeds_w
         probs = np.asarray(teacher.transduce(X, y_seed, w_seed, n_classes=K), dtype=np.float64)
         members = getattr(teacher, "members_proba_", None)
-        ch.state["member_probs"] = None if members is None else np.asarray(members)[:, ch.pool]
+        ch.member_probs = None if members is None else np.asarray(members)[:, ch.pool]
         return probs
 
-    def _round(self, X, y_enc, ch: _Chain, probs_all, ho_probs, ho_y, r: int) -> PseudoLabels:
+    def _round(self, X, y_enc, ch: _Chain, probs_all, ho_probs, ho_y, r: int, source: str) -> PseudoLabels:
         """Refine, select and train the chain's student on human + accepted pseudo-labels."""
-        classes = self.classes_
-        K = len(classes)
+        K = len(self.classes_)
         P = np.clip(probs_all[ch.pool], 0.0, None)
         P = P / np.maximum(P.sum(axis=1, keepdims=True), EPS)
-        lab_probs = probs_all[ch.labeled]
-        ctx = {
-            "features": X[ch.pool],
-            "labeled_features": X[ch.labeled],
-            "labeled_y": y_enc[ch.labeled],
-            "student_probs": ch.state.get("student_probs"),
-            "member_probs": ch.state.get("member_probs"),
-            "round": r,
-            "max_rounds": self.max_rounds,
-        }
+        ctx = Context(
+            idx=np.arange(len(P)),
+            full_pool=True,
+            features=X[ch.pool],
+            labeled_features=X[ch.labeled],
+            labeled_y=y_enc[ch.labeled],
+            student_probs=ch.student_probs,
+            member_probs=ch.member_probs,
+            round=r,
+            max_rounds=self.max_rounds,
+        )
         ref_info: dict = {}
         for ref in ch.refiners:
             if ho_probs is not None and len(ho_probs):
                 ref.fit(ho_probs, ho_y)
             elif not getattr(ref, "fit_requires_heldout", False):
-                ref.fit(lab_probs, y_enc[ch.labeled])
+                ref.fit(probs_all[ch.labeled], y_enc[ch.labeled])
             if hasattr(ref, "update"):
-                ref.update(P, idx=np.arange(len(P)), full_pool=True, **ctx)
-            P = ref(P, **ctx)
+                ref.update(P, ctx)
+            P = ref(P, ctx)
             ref_info.update(getattr(ref, "info_", None) or {})
-        sel = ch.selector
-        if hasattr(sel, "update"):
-            sel.update(P, idx=np.arange(len(P)), full_pool=True, **ctx)
-        w = np.clip(np.asarray(sel(P, **ctx), dtype=np.float64), 0.0, 1.0)
-        info = dict(getattr(sel, "info_", {}) or {})
-        label = np.asarray(info.pop("label", P.argmax(axis=1)), dtype=np.int64)
-        label = np.where(w > 0, label, np.where(label == -2, -2, -1))
-        # round since which each sample carries its current label
-        changed = label != ch.last_label
+        if hasattr(ch.selector, "update"):
+            ch.selector.update(P, ctx)
+        selection = _select(ch.selector, P, ctx)
+        label = selection.resolved_labels()
+        changed = label != ch.last_label  # round since which each sample carries its current label
         ch.since = np.where(changed, r, ch.since).astype(np.int32)
         ch.last_label = label
-        extras = {k: np.asarray(v) for k, v in {**ref_info, **info}.items() if np.ndim(v) == 1 and len(v) == len(P)}
-        record = PseudoLabels(
-            probs=P,
-            label=label,
-            confidence=np.where(label >= 0, P[np.arange(len(P)), np.maximum(label, 0)], P.max(axis=1)),
-            weight=w,
-            source=np.full(len(P), self.teacher_name_, dtype=object),
-            round=ch.since,
-            classes_=classes,
-            index=ch.pool,
-            extras=extras,
-        )
+        extras = {k: np.asarray(v) for k, v in ref_info.items() if np.ndim(v) == 1 and len(v) == len(P)}
+        record = selection_to_record(selection, P, self.classes_, source=source, round=ch.since, index=ch.pool, extras=extras)
         # student fit on human labels + accepted pseudo-labels
         acc = record.accepted
         student = self._make_student()
         if not accepts_sample_weight(student):
-            acc = acc & (w >= 0.5)
+            acc = acc & (record.weight >= 0.5)
         rows = np.concatenate([ch.labeled, ch.pool[acc]])
-        targets = np.concatenate([y_enc[ch.labeled], label[acc]])
-        weights = np.concatenate([np.full(len(ch.labeled), float(self.labeled_weight)), w[acc]])
+        targets = np.concatenate([y_enc[ch.labeled], record.label[acc]])
+        weights = np.concatenate([np.full(len(ch.labeled), float(self.labeled_weight)), record.weight[acc]])
         ch.student = fit_weighted(student, X[rows], targets, weights)
         Q = expand_proba(ch.student.predict_proba(X[ch.pool]), ch.student.classes_, K)
         ch.seeds_y = Q.argmax(axis=1)
         ch.seeds_w = Q.max(axis=1)
-        ch.state["student_probs"] = Q
+        ch.student_probs = Q
         return record
+
+    # ------------------------------------------------------------------ audit
+    def audit_record(self) -> AuditRecord:
+        """What the report shows: pseudo-labels, held-out quality, rounds, candidates and the guard."""
+        check_is_fitted(self, "estimator_")
+        decision = dict(self.guard_ or {})
+        decision["fallback"] = bool(self.fallback_)
+        return AuditRecord(
+            classes=self.classes_,
+            pseudo_labels=self.pseudo_labels_,
+            n_labeled=self.n_labeled_,
+            n_unlabeled=self.n_unlabeled_,
+            heldout=self.heldout_,
+            history=self.history_,
+            step="round",
+            chosen_step=self.best_round_,
+            candidates=self.candidates_,
+            decision=decision,
+            config=self.config_,
+        )
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X) -> np.ndarray:
@@ -567,11 +575,29 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _pooled_accuracy(scores: list[dict]) -> float:
+def _select(selector, probs: np.ndarray, ctx: Context) -> Selection:
+    """A selector's decision; a plain callable returning weights is taken as arg-max labels."""
+    if hasattr(selector, "select"):
+        return selector.select(probs, ctx)
+    return Selection.from_weights(selector(probs, ctx), probs)
+
+
+def _heldout(scores: list[_Scores]) -> HeldOut:
+    """The held-out rows of all folds: pseudo-labels when the chains made them, else predictions."""
+    y = np.concatenate([s.y for s in scores])
+    if all(s.record is not None for s in scores):
+        label = np.concatenate([s.record.label for s in scores])
+        weight = np.concatenate([s.record.weight for s in scores])
+        conf = np.concatenate([s.record.confidence for s in scores])
+        return HeldOut(y, label, weight, conf, "pseudo-labels of held-out rows")
+    return HeldOut.from_probs(y, np.concatenate([s.pred for s in scores]), "supervised predictions of held-out rows")
+
+
+def _pooled_accuracy(scores: list[_Scores]) -> float:
     if not scores:
         return float("nan")
-    y = np.concatenate([s["y"] for s in scores])
-    pred = np.concatenate([s["pred"].argmax(axis=1) for s in scores])
+    y = np.concatenate([s.y for s in scores])
+    pred = np.concatenate([s.pred.argmax(axis=1) for s in scores])
     return float((y == pred).mean()) if len(y) else float("nan")
 
 
@@ -581,17 +607,20 @@ def _teacher_defaults(teacher) -> dict:
     return TEACHER_DEFAULTS.get(name, FALLBACK_DEFAULTS)
 
 
-def _sign_test(ssl_scores: list[dict], sup_scores: list[dict]) -> tuple[float, int, int]:
+def _sign_test(ssl_scores: list[_Scores], sup_scores: list[_Scores]) -> tuple[float, int, int]:
     """One-sided sign test on the held-out rows where exactly one of the two predictors is right.
 
-    Returns ``(p, wins, losses)`` with p = P(X ≥ wins | X ~ Binomial(wins + losses, ½)); p is 1.0
-    when self-training never wins.
+    Both lists must cover the same rows in the same order (the folds are shared). Returns
+    ``(p, wins, losses)`` with p = P(X ≥ wins | X ~ Binomial(wins + losses, ½)); p is 1.0 when
+    self-training never wins.
     """
     if not ssl_scores or not sup_scores:
         return float("nan"), 0, 0
-    y = np.concatenate([s["y"] for s in sup_scores])
-    ssl = np.concatenate([s["pred"].argmax(axis=1) for s in ssl_scores]) == y
-    sup = np.concatenate([s["pred"].argmax(axis=1) for s in sup_scores]) == y
+    y = np.concatenate([s.y for s in sup_scores])
+    if not np.array_equal(y, np.concatenate([s.y for s in ssl_scores])):
+        raise RuntimeError("the guard compared held-out predictions of different rows; the folds must be shared")
+    ssl = np.concatenate([s.pred.argmax(axis=1) for s in ssl_scores]) == y
+    sup = np.concatenate([s.pred.argmax(axis=1) for s in sup_scores]) == y
     wins, losses = int((ssl & ~sup).sum()), int((~ssl & sup).sum())
     if wins == 0:
         return 1.0, wins, losses
@@ -606,4 +635,3 @@ def _try_cast(values: np.ndarray, dtype) -> np.ndarray:
         return values.astype(dtype)
     except (TypeError, ValueError):
         return values
-

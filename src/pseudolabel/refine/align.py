@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs, class_prior, normalize_rows
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseRefiner, ema, resolve_momentum
 from pseudolabel.core.registry import register
+from pseudolabel.ops.simplex import align_distribution, check_probs, class_prior
 
 
 @register("refine", "align")
@@ -47,19 +48,17 @@ class DistributionAlignment(BaseRefiner):
         self.prior_ = class_prior(y, k, smoothing=1.0)
         return self
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         if len(p) == 0:
             return
         mean = p.mean(axis=0)
         if self.queue_length is not None:
-            self.queue_ = [mean] if full_pool else [*self.queue_, mean][-int(self.queue_length) :]
+            self.queue_ = [mean] if ctx.full_pool else [*self.queue_, mean][-int(self.queue_length) :]
             self.p_model_ = np.mean(self.queue_, axis=0)
         elif self.p_model_ is None:
             self.p_model_ = mean  # USB initialises the EMA with the first batch
         else:
-            self.p_model_ = ema(self.p_model_, mean, resolve_momentum(self.momentum, full_pool))
+            self.p_model_ = ema(self.p_model_, mean, resolve_momentum(self.momentum, ctx.full_pool))
         self.n_updates_ += 1
 
     def target_distribution(self, k: int) -> np.ndarray | None:
@@ -78,13 +77,7 @@ class DistributionAlignment(BaseRefiner):
             raise ValueError(f"target must be {k} non-negative numbers, got {self.target!r}")
         return t / t.sum()
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        """Align ``probs``; without any ``update`` yet, aligns the batch to its own mean."""
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        if len(p) == 0:
-            return p
+    def _refine(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        """Align ``p``; without any ``update`` yet, aligns the batch to its own mean."""
         p_model = self.p_model_ if self.p_model_ is not None else p.mean(axis=0)
-        target = self.target_distribution(p.shape[1])
-        num = 1.0 if target is None else target + self.eps
-        return normalize_rows(p * num / (p_model + self.eps))
+        return align_distribution(p, p_model, self.target_distribution(p.shape[1]), self.eps)

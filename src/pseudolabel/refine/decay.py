@@ -3,7 +3,7 @@ Boundary-Aware Learning for Semi-Supervised Semantic Segmentation").
 
 CW-BASS multiplies each pseudo-label's confidence weight by a constant ``d = 0.9`` before the
 loss (``c ← d·c``), to temper over-confident teachers. On loss weights that is a plain rescale of
-``λ_u`` (METHODS.md §2.18) and is available exactly as ``CWBASS(decay=0.9)``. As a refiner it
+``λ_u`` (docs/methods/refine.md) and is available exactly as ``CWBASS(decay=0.9)``. As a refiner it
 must return probabilities, so here the removed confidence goes to the uniform distribution:
 ``p ← d·p + (1 − d)/K``. The arg-max is kept and every confidence becomes ``d·c + (1 − d)/K``,
 so downstream weights ``c^γ`` (γ = 1) shrink by ≈ ``d`` as in the paper, while the rows stay on
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseRefiner
 from pseudolabel.core.registry import register
-from pseudolabel.refine.smoothing import smooth_labels
+from pseudolabel.ops.simplex import smooth_labels
 
 
 @register("refine", "decay")
@@ -31,9 +31,7 @@ class ConfidenceDecay(BaseRefiner):
     def __init__(self, factor: float = 0.9):
         self.factor = factor
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
+    def _refine(self, p: np.ndarray, ctx: Context) -> np.ndarray:
         if not 0.0 <= self.factor <= 1.0:
             raise ValueError(f"factor must lie in [0, 1], got {self.factor}")
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
         return smooth_labels(p, 1.0 - self.factor)

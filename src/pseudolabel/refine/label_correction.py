@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseRefiner
 from pseudolabel.core.registry import register
-from pseudolabel.select.gmm_gate import loss_gate, pseudo_label_loss
+from pseudolabel.ops.loss_gate import GMM_REG_COVAR, loss_gate, pseudo_label_loss
+from pseudolabel.ops.simplex import check_probs
 
 
 @register("refine", "label_correction")
@@ -26,7 +27,7 @@ class LabelCorrection(BaseRefiner):
 
     threshold : minimum student confidence for a correction (ours: 0.5). gate : posterior cut of
     the loss gate (0.5). min_noisy_loss, reg_covar, random_state : as in
-    :func:`~pseudolabel.select.gmm_gate.loss_gate`.
+    :func:`~pseudolabel.ops.loss_gate.loss_gate`.
 
     Context: ``student_probs`` (``None`` → identity). ``info_`` holds ``clean_posterior`` and
     ``corrected`` (bool) for the audit; ``n_corrected_`` counts the last call's corrections.
@@ -37,7 +38,7 @@ class LabelCorrection(BaseRefiner):
         threshold: float = 0.5,
         gate: float = 0.5,
         min_noisy_loss: float = float(np.log(2.0)),
-        reg_covar: float = 5e-4,
+        reg_covar: float = GMM_REG_COVAR,
         random_state=0,
     ):
         self.threshold = threshold
@@ -46,10 +47,9 @@ class LabelCorrection(BaseRefiner):
         self.reg_covar = reg_covar
         self.random_state = random_state
 
-    def __call__(self, probs: np.ndarray, *, student_probs=None, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        if student_probs is None or len(p) == 0:
+    def _refine(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        student_probs = ctx.student_probs
+        if student_probs is None:
             self.info_ = {"clean_posterior": np.ones(len(p)), "corrected": np.zeros(len(p), dtype=bool)}
             self.n_corrected_ = 0
             return p

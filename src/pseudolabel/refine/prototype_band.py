@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseRefiner, ema, resolve_momentum
 from pseudolabel.core.registry import register
-from pseudolabel.teachers.prototype import prototype_scores
+from pseudolabel.ops.prototypes import prototype_scores
 
 LOW, MIDDLE, HIGH = 0, 1, 2
+PS_TTL_MOMENTUM = 0.5
+"""EMA momentum of the online prototypes in PS-TTL (Gao et al. 2024)."""
 
 
 def confidence_band(confidence, tau_lo: float = 0.5, tau_hi: float = 0.9) -> np.ndarray:
@@ -39,14 +41,8 @@ def confidence_band(confidence, tau_lo: float = 0.5, tau_hi: float = 0.9) -> np.
     return (c > tau_lo).astype(np.int64) + (c > tau_hi).astype(np.int64)
 
 
-def _need(context: dict, key: str) -> np.ndarray:
-    value = context.get(key)
-    if value is None:
-        raise ValueError(
-            f"PrototypeBand needs the context key {key!r} (features of the rows); SelfTrainer passes it, "
-            f"a training loop must pass {key}=... to update() and __call__()"
-        )
-    return np.asarray(value, dtype=np.float64)
+def _need(ctx: Context, key: str) -> np.ndarray:
+    return np.asarray(ctx.require(key, "PrototypeBand"), dtype=np.float64)
 
 
 @register("refine", "prototype_band")
@@ -88,7 +84,7 @@ class PrototypeBand(BaseRefiner):
         self.queues_ = None  # list of K arrays (≤ queue_length, d)
         self.n_updates_ = 0
 
-    def _sources(self, p: np.ndarray, context: dict) -> tuple[np.ndarray, np.ndarray]:
+    def _sources(self, p: np.ndarray, context: Context) -> tuple[np.ndarray, np.ndarray]:
         """Features and class of the rows prototypes are built from (labeled + confident)."""
         feats, labels = [], []
         if context.get("labeled_features") is not None:
@@ -109,11 +105,10 @@ class PrototypeBand(BaseRefiner):
             raise ValueError("PrototypeBand needs labeled_features/labeled_y or use_confident=True with features")
         return np.vstack(feats), np.concatenate(labels)
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         k = p.shape[1]
-        self._ensure_state(k)
-        F, y = self._sources(p, context)
+        full_pool = ctx.full_pool
+        F, y = self._sources(p, ctx)
         if len(F) == 0:
             return
         d = F.shape[1]
@@ -129,7 +124,7 @@ class PrototypeBand(BaseRefiner):
                 self.queues_[c] = np.vstack([self.queues_[c], F[y == c]])[-int(self.queue_length) :]
                 if len(self.queues_[c]):
                     means[c] = self.queues_[c].mean(axis=0)
-        m = resolve_momentum(self.momentum, full_pool, default=0.5)
+        m = resolve_momentum(self.momentum, full_pool, default=PS_TTL_MOMENTUM)
         if self.prototypes_ is None or m == 0.0:
             self.prototypes_ = means
         else:
@@ -139,21 +134,19 @@ class PrototypeBand(BaseRefiner):
             self.prototypes_ = np.where(np.isnan(old), means, np.where(np.isnan(means), old, mixed))
         self.n_updates_ += 1
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
+    def _refine(self, p: np.ndarray, ctx: Context) -> np.ndarray:
         """Probabilities with middle-band rows replaced; without any update, uses this call's rows."""
-        p = check_probs(probs)
         k = p.shape[1]
-        self._ensure_state(k)
-        band = confidence_band(p.max(axis=1) if len(p) else np.zeros(0), self.tau_lo, self.tau_hi)
+        band = confidence_band(p.max(axis=1), self.tau_lo, self.tau_hi)
         self.info_ = {"band": band}
         mid = band == MIDDLE
         if not mid.any():
             return p
         if self.prototypes_ is None:
-            self.update(p, full_pool=True, **context)
+            self._update(p, ctx.replace(full_pool=True))
         if self.prototypes_ is None:
             return p
-        f = _need(context, "features")
+        f = _need(ctx, "features")
         if len(f) != len(p):
             raise ValueError(f"features has {len(f)} rows but probs has {len(p)}")
         have = ~np.isnan(self.prototypes_).any(axis=1)

@@ -11,19 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs, one_hot
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseRefiner
 from pseudolabel.core.registry import register
-
-
-def smooth_labels(probs: np.ndarray, alpha: float = 0.1, hard: bool = False) -> np.ndarray:
-    """``(1 − α)·t + α/K`` with ``t = probs`` or ``one_hot(argmax probs)``."""
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    p = check_probs(probs)
-    k = p.shape[1]
-    t = one_hot(p.argmax(axis=1), k) if hard and len(p) else p
-    return (1.0 - alpha) * t + alpha / k
+from pseudolabel.ops.simplex import smooth_labels
 
 
 @register("refine", "smooth")
@@ -40,7 +31,5 @@ class LabelSmoothing(BaseRefiner):
         self.alpha = alpha
         self.hard = hard
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _refine(self, p: np.ndarray, ctx: Context) -> np.ndarray:
         return smooth_labels(p, self.alpha, self.hard)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs, normalize_rows
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseRefiner
 from pseudolabel.core.registry import register
+from pseudolabel.ops.simplex import normalize_rows
 
 
 @register("refine", "temporal")
@@ -55,13 +56,12 @@ class TemporalEnsemble(BaseRefiner):
             raise ValueError(f"{where}: idx must hold one non-negative pool index per row of probs ({n} rows)")
         return idx
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must lie in [0, 1), got {self.momentum}")
+        idx = ctx.idx
         if idx is None:
-            if not full_pool:
+            if not ctx.full_pool:
                 raise ValueError("TemporalEnsemble.update needs idx= (pool index of every row) on mini-batches")
             idx = np.arange(len(p))
         idx = self._indices(idx, len(p), "TemporalEnsemble.update")
@@ -74,9 +74,8 @@ class TemporalEnsemble(BaseRefiner):
         self.seen_[idx] = True
         self.last_idx_ = idx
 
-    def __call__(self, probs: np.ndarray, *, idx=None, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _refine(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        idx = ctx.idx
         if idx is None:
             idx = self.last_idx_
             if idx is None or len(idx) != len(p):

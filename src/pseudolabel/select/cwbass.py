@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector, ema, resolve_momentum
 from pseudolabel.core.registry import register
 
@@ -68,11 +68,9 @@ class CWBASS(BaseSelector):
     def reset(self) -> None:
         self.tau_ = 1.0 / self.n_classes_
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         if len(p):
-            self.tau_ = float(ema(self.tau_, p.max(axis=1).mean(), resolve_momentum(self.momentum, full_pool)))
+            self.tau_ = float(ema(self.tau_, p.max(axis=1).mean(), resolve_momentum(self.momentum, ctx.full_pool)))
 
     def threshold_for(self, conf: np.ndarray) -> float:
         """Threshold for a batch/pool with confidences ``conf``."""
@@ -83,12 +81,10 @@ class CWBASS(BaseSelector):
             raise ValueError(f"floor must be 'freematch' or None, got {self.floor!r}")
         return max(tau, float(np.clip(self.floor_scale * self.tau_, self.min_threshold, self.max_threshold)))
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
         if not 0.0 <= self.decay <= 1.0:
             raise ValueError(f"decay must lie in [0, 1], got {self.decay}")
-        c = p.max(axis=1) if len(p) else np.zeros(0)
+        c = p.max(axis=1)
         tau = self.threshold_for(c)
         self.info_ = {"threshold": np.full(len(p), tau)}
         return np.where(c > tau, self.decay * c**self.gamma, 0.0)

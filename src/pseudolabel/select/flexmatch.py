@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector
 from pseudolabel.core.registry import register
 
@@ -55,14 +55,13 @@ class FlexMatch(BaseSelector):
         self.selected_ = None if self.n_samples is None else np.full(int(self.n_samples), -1, dtype=np.int64)
         self.beta_ = np.zeros(self.n_classes_)
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
+        idx = ctx.idx
         if self.mapping not in MAPPINGS:
             raise ValueError(f"mapping must be one of {sorted(MAPPINGS)}, got {self.mapping!r}")
         conf, pred = p.max(axis=1), p.argmax(axis=1)
         confident = conf >= self.threshold
-        if full_pool:
+        if ctx.full_pool:
             self.selected_ = np.where(confident, pred, -1)
         elif idx is None:
             raise ValueError("FlexMatch.update needs idx= (pool indices of the batch rows) or full_pool=True")
@@ -80,9 +79,7 @@ class FlexMatch(BaseSelector):
     def thresholds(self) -> np.ndarray:
         return self.threshold * MAPPINGS[self.mapping](self.beta_)
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        t = self.thresholds()[p.argmax(axis=1)] if len(p) else np.zeros(0)
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        t = self.thresholds()[p.argmax(axis=1)]
         self.info_ = {"threshold": t}
-        return (p.max(axis=1) >= t).astype(np.float64) if len(p) else np.zeros(0)
+        return (p.max(axis=1) >= t).astype(np.float64)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import EPS, check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector, ema, resolve_momentum
 from pseudolabel.core.registry import register
+from pseudolabel.ops.simplex import EPS
 
 
 @register("select", "freematch")
@@ -38,12 +39,10 @@ class FreeMatch(BaseSelector):
         self.p_tilde_ = np.full(k, 1.0 / k)
         self.h_tilde_ = np.full(k, 1.0 / k)
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         if len(p) == 0:
             return
-        m = resolve_momentum(self.momentum, full_pool)
+        m = resolve_momentum(self.momentum, ctx.full_pool)
         conf = p.max(axis=1)
         level = np.quantile(conf, self.quantile) if self.use_quantile else conf.mean()
         self.tau_ = float(ema(self.tau_, level, m))
@@ -57,12 +56,10 @@ class FreeMatch(BaseSelector):
         """Per-class thresholds ``τ_t · p̃_c / max p̃``."""
         return self.tau_ * self.p_tilde_ / self.p_tilde_.max()
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        t = self.thresholds()[p.argmax(axis=1)] if len(p) else np.zeros(0)
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        t = self.thresholds()[p.argmax(axis=1)]
         self.info_ = {"threshold": t}
-        return (p.max(axis=1) >= t).astype(np.float64) if len(p) else np.zeros(0)
+        return (p.max(axis=1) >= t).astype(np.float64)
 
 
 def fairness_loss(student_probs_strong: np.ndarray, mask: np.ndarray, p_tilde: np.ndarray, h_tilde: np.ndarray) -> float:

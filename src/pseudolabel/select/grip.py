@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector
 from pseudolabel.core.registry import register
-from pseudolabel.select.topk import topk_per_class
+from pseudolabel.core.selection import Selection
+from pseudolabel.ops.assign import topk_per_class
 
 
 def grip_k(step: int, n: int, n_classes: int, n_steps: int, k0: int = 0) -> int:
@@ -49,11 +50,10 @@ class GRIP(BaseSelector):
     def reset(self) -> None:
         self.n_updates_ = 0
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        self._ensure_state(check_probs(probs).shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         self.n_updates_ += 1
 
-    def _schedule(self, context: dict) -> tuple[int, int]:
+    def _schedule(self, context: Context) -> tuple[int, int]:
         step = context.get("round")
         if step is None:
             step = max(self.n_updates_ - 1, 0)
@@ -63,12 +63,10 @@ class GRIP(BaseSelector):
             n_steps = 10 if total is None else int(total) + 1
         return int(step), int(n_steps)
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        step, n_steps = self._schedule(context)
+    def _select(self, p: np.ndarray, ctx: Context) -> Selection:
+        step, n_steps = self._schedule(ctx)
         k = grip_k(step, len(p), p.shape[1], n_steps, self.k0)
-        assigned = topk_per_class(p, k) if len(p) else np.zeros(0, dtype=np.int64)
+        assigned = topk_per_class(p, k)
         self.k_ = k
-        self.info_ = {"label": assigned, "k_per_class": np.full(len(p), k)}
-        return (assigned >= 0).astype(np.float64)
+        labels = np.where(assigned >= 0, assigned, p.argmax(axis=1))
+        return Selection((assigned >= 0).astype(np.float64), labels, {"k_per_class": np.full(len(p), k)})

@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import EPS, check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector, ema, resolve_momentum
 from pseudolabel.core.registry import register
-from pseudolabel.select.uncertainty import normalized_entropy
+from pseudolabel.ops.simplex import EPS, check_probs, normalized_entropy
 
 
-def _student_uncertainty(p: np.ndarray, context: dict, where: str) -> np.ndarray:
-    if "student_probs" not in context:
-        raise ValueError(
-            f"{where} needs the context key 'student_probs' (the student's probabilities on the same rows; "
-            "None before a student exists)"
-        )
-    q = context["student_probs"]
+def _student_uncertainty(p: np.ndarray, ctx: Context) -> np.ndarray:
+    """Normalised entropy of the student on the rows; 1 (knows nothing) before a student exists."""
+    q = ctx.student_probs
     if q is None:
         return np.ones(len(p))
     q = check_probs(q, "student_probs")
@@ -78,13 +74,11 @@ class LLKD(BaseSelector):
         new_class[seen] = ema(old_class[seen], cls[seen], m)
         return float(ema(old_mean, mean, m)), new_class
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        u = _student_uncertainty(p, context, "LLKD.update")
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
+        u = _student_uncertainty(p, ctx)
         if len(p) == 0:
             return
-        m = resolve_momentum(self.momentum, full_pool)
+        m = resolve_momentum(self.momentum, ctx.full_pool)
         pred = p.argmax(axis=1)
         self.conf_mean_, self.conf_class_ = self._fold(self.conf_mean_, self.conf_class_, p.max(axis=1), pred, m)
         self.unc_mean_, self.unc_class_ = self._fold(self.unc_mean_, self.unc_class_, u, pred, m)
@@ -97,15 +91,10 @@ class LLKD(BaseSelector):
         tau_s = self.unc_mean_ * self.unc_class_ / max(self.unc_class_.max(), EPS)
         return tau_t, tau_s
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        u = _student_uncertainty(p, context, "LLKD")
-        if len(p) == 0:
-            self.info_ = {}
-            return np.zeros(0)
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        u = _student_uncertainty(p, ctx)
         if self.conf_mean_ is None:  # no update yet: use this batch's own statistics
-            self.update(p, full_pool=True, **context)
+            self._update(p, ctx.replace(full_pool=True))
         c, pred = p.max(axis=1), p.argmax(axis=1)
         tau_t, tau_s = self.thresholds()
         keep = (c >= tau_t[pred]) & (u >= tau_s[pred])

@@ -21,22 +21,18 @@ heads' scores instead (context ``ova_probs``, (n, K) positive-class probabilitie
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector
 from pseudolabel.core.record import UNKNOWN
 from pseudolabel.core.registry import register
-
-
-def _digest(a: np.ndarray) -> str:
-    a = np.ascontiguousarray(a)
-    return hashlib.blake2b(memoryview(a).cast("B"), digest_size=16).hexdigest() + str(a.shape)
+from pseudolabel.core.selection import Selection
+from pseudolabel.ops.hashing import fingerprint
+from pseudolabel.ops.simplex import check_probs
 
 
 def open_set_targets(probs: np.ndarray, ova_probs: np.ndarray) -> np.ndarray:
@@ -123,7 +119,7 @@ class OpenSetGate(BaseSelector):
         ``"linear"`` heads (see :class:`OVAHeads`). random_state : landmark sampling seed.
 
     Context: ``ova_probs`` (n, K), or ``labeled_features`` + ``labeled_y`` + ``features``.
-    ``info_``: ``label`` (class, or -2 for outliers), ``outlier_score`` = ``q_{K+1}``.
+    Selection labels: the class, or ``UNKNOWN`` (-2) for outliers; ``info``: ``outlier_score`` = ``q_{K+1}``.
     """
 
     _state = ("heads_", "heads_key_")
@@ -139,11 +135,11 @@ class OpenSetGate(BaseSelector):
         self.heads_ = None
         self.heads_key_ = None
 
-    def _ova(self, p: np.ndarray, context: dict) -> np.ndarray:
-        r = context.get("ova_probs")
+    def _ova(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        r = ctx.get("ova_probs")
         if r is not None:
             return np.asarray(r, dtype=np.float64)
-        X_lab, y_lab, X = context.get("labeled_features"), context.get("labeled_y"), context.get("features")
+        X_lab, y_lab, X = ctx.labeled_features, ctx.labeled_y, ctx.features
         missing = [name for name, v in (("labeled_features", X_lab), ("labeled_y", y_lab), ("features", X)) if v is None]
         if missing:
             raise ValueError(
@@ -153,21 +149,16 @@ class OpenSetGate(BaseSelector):
         X = np.asarray(X, dtype=np.float64)
         if len(X) != len(p):
             raise ValueError(f"context 'features' has {len(X)} rows but probs has {len(p)}")
-        key = (_digest(np.asarray(X_lab, dtype=np.float64)), _digest(np.asarray(y_lab, dtype=np.int64)), _digest(X), self.C, self.kernel, self.random_state)
+        key = (fingerprint(np.asarray(X_lab, dtype=np.float64), np.asarray(y_lab, dtype=np.int64), X), self.C, self.kernel, self.random_state)
         if self.heads_key_ != key:
             self.heads_ = OVAHeads(self.C, self.kernel, random_state=self.random_state).fit(X_lab, y_lab, p.shape[1], X)
             self.heads_key_ = key
         return self.heads_.predict_proba(X)
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        if len(p) == 0:
-            self.info_ = {}
-            return np.zeros(0)
-        q = open_set_targets(p, self._ova(p, context))
+    def _select(self, p: np.ndarray, ctx: Context) -> Selection:
+        q = open_set_targets(p, self._ova(p, ctx))
         outlier = q[:, -1] >= self.outlier_threshold
         keep = (p.max(axis=1) >= self.threshold) & ~outlier
         label = np.where(outlier, UNKNOWN, p.argmax(axis=1))
-        self.info_ = {"label": label, "outlier_score": q[:, -1], "threshold": np.full(len(p), float(self.threshold))}
-        return keep.astype(np.float64)
+        info = {"outlier_score": q[:, -1], "threshold": np.full(len(p), float(self.threshold))}
+        return Selection(keep.astype(np.float64), label, info)

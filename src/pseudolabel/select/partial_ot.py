@@ -4,21 +4,24 @@ In P²OT (Zhang et al. 2024) the loss on sample ``i`` is ``CE(z_i, P_i)`` with u
 targets, so its implicit weight is the row mass ``Σ_k P_ik ∈ [0, 1]``; only about the cheapest
 ``ρ`` fraction of the pool carries mass. This selector returns that mass as the weight and the
 plan's arg-max as the label (the plan can move a sample to a class other than its arg-max when
-the class marginal pushes it). See :mod:`pseudolabel.refine.partial_ot` for the plan itself.
+the class marginal pushes it). The plan itself is :func:`pseudolabel.ops.ot.partial_sinkhorn`;
+the refiner ``partial_ot`` uses the same plan to refine probabilities.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector
 from pseudolabel.core.registry import register
-from pseudolabel.refine.partial_ot import _RhoMixin, partial_sinkhorn
+from pseudolabel.core.selection import Selection
+from pseudolabel.ops.ot import partial_sinkhorn, resolve_rho
+from pseudolabel.ops.prior import resolve_prior
 
 
-@register("select", "partial_ot")
-class PartialOTSelect(_RhoMixin, BaseSelector):
+@register("select", "partial_ot_select", aliases=("partial_ot",))
+class PartialOTSelect(BaseSelector):
     """Weight = P²OT row mass; label = arg-max of the plan row.
 
     rho : transported fraction in (0, 1] or ``"ramp"`` (``rho0 → rho_max``, sigmoid, over the
@@ -63,21 +66,16 @@ class PartialOTSelect(_RhoMixin, BaseSelector):
     def reset(self) -> None:
         self.n_updates_ = 0
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        self._ensure_state(check_probs(probs).shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         self.n_updates_ += 1
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        self.rho_ = self._current_rho(context)
-        if len(p) == 0:
-            self.info_ = {}
-            return np.zeros(0)
-        P = partial_sinkhorn(
-            p, self.rho_, self._prior(p, context), epsilon=self.epsilon, gamma=self.gamma, tol=self.tol, max_iter=self.max_iter
+    def _select(self, p: np.ndarray, ctx: Context) -> Selection:
+        self.rho_ = resolve_rho(
+            self.rho, rho0=self.rho0, rho_max=self.rho_max, ramp=self.ramp, round=ctx.round, max_rounds=ctx.max_rounds,
+            n_updates=self.n_updates_, total_steps=self.total_steps, owner=type(self).__name__,
         )
+        prior = resolve_prior(self.prior, p.shape[1], probs=p, labeled_y=ctx.labeled_y, owner=type(self).__name__)
+        P = partial_sinkhorn(p, self.rho_, prior, epsilon=self.epsilon, gamma=self.gamma, tol=self.tol, max_iter=self.max_iter)
         mass = np.clip(P.sum(axis=1), 0.0, 1.0)
         w = (mass >= 0.5).astype(np.float64) if self.hard else np.where(mass >= self.min_mass, mass, 0.0)
-        self.info_ = {"label": P.argmax(axis=1), "ot_mass": mass, "rho": np.full(len(p), self.rho_)}
-        return w
+        return Selection(w, P.argmax(axis=1), {"ot_mass": mass, "rho": np.full(len(p), self.rho_)})

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector, ema, resolve_momentum
 from pseudolabel.core.registry import register
-from pseudolabel.refine.align import DistributionAlignment
+from pseudolabel.ops.simplex import align_distribution
 
 
 def softmatch_weight(conf: np.ndarray, mu, var, n_sigma: float = 2.0) -> np.ndarray:
@@ -32,7 +32,7 @@ class SoftMatch(BaseSelector):
     align : uniform distribution alignment for the weights (USB ``dist_align`` + ``dist_uniform``).
     """
 
-    _state = ("mu_", "var_", "align_state_")
+    _state = ("mu_", "var_", "p_model_")
 
     def __init__(self, momentum: float | None = None, n_sigma: float = 2.0, per_class: bool = False, align: bool = True):
         self.momentum = momentum
@@ -44,26 +44,21 @@ class SoftMatch(BaseSelector):
         k = self.n_classes_
         self.mu_ = np.full(k, 1.0 / k) if self.per_class else 1.0 / k
         self.var_ = np.ones(k) if self.per_class else 1.0
-        self.align_state_ = {}
-
-    def _aligner(self) -> DistributionAlignment:
-        da = DistributionAlignment(target="uniform", momentum=self.momentum)
-        da.load_state_dict(self.align_state_)
-        return da
+        self.p_model_ = None  # EMA of the mean prediction, for uniform alignment (USB's dist_align)
 
     def _confidence(self, p: np.ndarray) -> np.ndarray:
-        return (self._aligner()(p) if self.align else p).max(axis=1)
+        if not self.align:
+            return p.max(axis=1)
+        p_model = self.p_model_ if self.p_model_ is not None else p.mean(axis=0)
+        return align_distribution(p, p_model, np.full(p.shape[1], 1.0 / p.shape[1])).max(axis=1)
 
-    def update(self, probs: np.ndarray, *, idx=None, full_pool: bool = False, **context) -> None:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _update(self, p: np.ndarray, ctx: Context) -> None:
         if len(p) == 0:
             return
-        if self.align:
-            da = self._aligner()
-            da.update(p, full_pool=full_pool)
-            self.align_state_ = da.state_dict()
-        m = resolve_momentum(self.momentum, full_pool)
+        m = resolve_momentum(self.momentum, ctx.full_pool)
+        if self.align:  # USB initialises the alignment EMA with the first batch
+            mean = p.mean(axis=0)
+            self.p_model_ = mean if self.p_model_ is None else ema(self.p_model_, mean, m)
         conf = self._confidence(p)
         if self.per_class:
             k, pred = self.n_classes_, p.argmax(axis=1)
@@ -79,12 +74,7 @@ class SoftMatch(BaseSelector):
         self.mu_ = ema(self.mu_, mu, m)
         self.var_ = ema(self.var_, var, m)
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        if len(p) == 0:
-            self.info_ = {}
-            return np.zeros(0)
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
         conf = self._confidence(p)
         if self.per_class:
             pred = p.argmax(axis=1)

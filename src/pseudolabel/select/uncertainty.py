@@ -16,43 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import check_probs, entropy
+from pseudolabel.core.context import Context
 from pseudolabel.core.protocols import BaseSelector
 from pseudolabel.core.registry import register
-
-
-def normalized_entropy(probs: np.ndarray) -> np.ndarray:
-    p = np.asarray(probs, dtype=np.float64)
-    k = p.shape[-1]
-    return entropy(p) / np.log(k) if k > 1 else np.zeros(p.shape[:-1])
-
-
-def margin(probs: np.ndarray) -> np.ndarray:
-    p = np.asarray(probs, dtype=np.float64)
-    if p.shape[1] < 2:
-        return np.ones(len(p))
-    top2 = np.partition(p, p.shape[1] - 2, axis=1)[:, -2:]
-    return top2[:, 1] - top2[:, 0]
-
-
-def ensemble_uncertainty(member_probs: np.ndarray, measure: str = "mi") -> np.ndarray:
-    """Per-sample disagreement of ``member_probs`` (M, n, K), scaled to [0, 1]."""
-    m = np.asarray(member_probs, dtype=np.float64)
-    if m.ndim != 3:
-        raise ValueError(f"member_probs must have shape (n_members, n_samples, n_classes); got {m.shape}")
-    n_members, _, k = m.shape
-    mean = m.mean(axis=0)
-    if measure == "mi":
-        return np.clip(normalized_entropy(mean) - normalized_entropy(m).mean(axis=0), 0.0, 1.0)
-    if measure == "variance":
-        y = mean.argmax(axis=1)
-        return 4.0 * m[:, np.arange(m.shape[1]), y].var(axis=0)
-    if measure == "disagreement":
-        votes = np.zeros((m.shape[1], k))
-        for member in m:  # M is small; each step is vectorised over samples
-            votes[np.arange(m.shape[1]), member.argmax(axis=1)] += 1
-        return 1.0 - votes.max(axis=1) / n_members
-    raise ValueError(f"measure must be 'mi', 'variance' or 'disagreement', got {measure!r}")
+from pseudolabel.ops.ensemble import ensemble_uncertainty
+from pseudolabel.ops.simplex import margin, normalized_entropy
 
 
 class _Gate(BaseSelector):
@@ -78,9 +46,7 @@ class EntropyGate(_Gate):
         self.threshold = threshold
         self.soft = soft
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
         return self._gate(normalized_entropy(p), "entropy")
 
 
@@ -95,9 +61,7 @@ class MarginGate(BaseSelector):
         self.threshold = threshold
         self.soft = soft
 
-    def __call__(self, probs: np.ndarray, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
         mg = margin(p)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1], got {self.threshold}")
@@ -106,7 +70,7 @@ class MarginGate(BaseSelector):
         return np.where(keep, mg if self.soft else 1.0, 0.0)
 
 
-@register("select", "ensemble")
+@register("select", "ensemble_gate", aliases=("ensemble",))
 class EnsembleGate(_Gate):
     """Keep samples the ensemble members agree on (UPL-SFDA reliability, BALD uncertainty).
 
@@ -115,7 +79,10 @@ class EnsembleGate(_Gate):
         ``max p ≥ confidence`` (UPL-SFDA's rule is ``max p̄ ≥ 0.9`` with any disagreement).
     soft : weight ``1 − u`` for kept samples.
 
-    Context: ``member_probs`` (M, n, K), set by teachers that expose ``members_proba_``.
+    Context: ``member_probs`` (M, n, K), set by teachers that expose ``members_proba_`` and by the
+    neural multi-head teacher. Without members (a single predictor) there is no disagreement to
+    measure: every row has uncertainty 0 and only ``confidence`` gates, and ``info_["members"]``
+    says 1.
     """
 
     def __init__(self, measure: str = "mi", threshold: float = 0.1, confidence: float = 0.0, soft: bool = False):
@@ -124,18 +91,12 @@ class EnsembleGate(_Gate):
         self.confidence = confidence
         self.soft = soft
 
-    def __call__(self, probs: np.ndarray, *, member_probs=None, **context) -> np.ndarray:
-        p = check_probs(probs)
-        self._ensure_state(p.shape[1])
-        if member_probs is None:
-            raise ValueError(
-                "EnsembleGate needs the context key 'member_probs' (n_members, n_samples, n_classes): use a "
-                "teacher that sets members_proba_ (an ensemble), or pass member_probs= in a hand-written loop"
-            )
-        m = np.asarray(member_probs, dtype=np.float64)
+    def _select(self, p: np.ndarray, ctx: Context) -> np.ndarray:
+        m = p[None] if ctx.member_probs is None else np.asarray(ctx.member_probs, dtype=np.float64)
         if m.ndim != 3 or m.shape[1:] != p.shape:
             raise ValueError(f"member_probs must have shape (M, {p.shape[0]}, {p.shape[1]}); got {m.shape}")
         w = self._gate(ensemble_uncertainty(m, self.measure), self.measure)
+        self.info_["members"] = np.full(len(p), m.shape[0])
         if self.confidence > 0:
             w = np.where(p.max(axis=1) >= self.confidence, w, 0.0)
         return w

@@ -22,8 +22,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from pseudolabel.core.ops import entropy
 from pseudolabel.core.registry import make, register
+from pseudolabel.ops.simplex import entropy
 
 CRITERIA = ("confidence", "entropy")
 

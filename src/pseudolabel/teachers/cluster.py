@@ -31,12 +31,11 @@ from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted
 
-from pseudolabel.core.ops import EPS, normalize_rows, softmax
 from pseudolabel.core.registry import register
-from pseudolabel.refine.partial_ot import partial_plan_rows, partial_sinkhorn
-from pseudolabel.refine.prior import resolve_prior
-from pseudolabel.refine.sinkhorn import sinkhorn
-from pseudolabel.teachers.graph import feature_scale
+from pseudolabel.ops.knn import feature_scale
+from pseudolabel.ops.ot import partial_plan_rows, partial_sinkhorn, sinkhorn
+from pseudolabel.ops.prior import resolve_prior
+from pseudolabel.ops.simplex import EPS, normalize_rows, softmax
 
 
 def match_clusters(counts: np.ndarray, centers: np.ndarray | None = None) -> np.ndarray:

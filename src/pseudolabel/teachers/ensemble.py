@@ -24,42 +24,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from pseudolabel.core.ops import entropy
 from pseudolabel.core.registry import register
-from pseudolabel.teachers.estimator import expand_proba, fit_weighted
+from pseudolabel.ops.ensemble import mutual_information, vote_disagreement
+from pseudolabel.ops.estimators import expand_proba, fit_weighted, resolve_student
 
 RESAMPLE = ("bootstrap", "none")
-
-
-def _check_members(member_probs) -> np.ndarray:
-    P = np.asarray(member_probs, dtype=np.float64)
-    if P.ndim != 3:
-        raise ValueError(f"member_probs must have shape (n_members, n_samples, n_classes); got {P.shape}")
-    return P
-
-
-def mean_prediction(member_probs) -> np.ndarray:
-    """``p̄ = mean_k p_k`` over the member axis: (M, n, K) → (n, K)."""
-    return _check_members(member_probs).mean(axis=0)
-
-
-def mean_entropy(member_probs) -> np.ndarray:
-    """UPL-SFDA's ``L_ent = H(p̄)`` per sample: 0 exactly when every member is the same one-hot."""
-    return entropy(mean_prediction(member_probs))
-
-
-def mutual_information(member_probs) -> np.ndarray:
-    """BALD mutual information ``H(p̄) − mean_k H(p_k)`` per sample, in nats, in [0, log M]."""
-    P = _check_members(member_probs)
-    return np.clip(entropy(P.mean(axis=0)) - entropy(P).mean(axis=0), 0.0, None)
-
-
-def vote_disagreement(member_probs) -> np.ndarray:
-    """``1 − (count of the most voted class) / M`` per sample (0 = unanimous)."""
-    P = _check_members(member_probs)
-    votes = P.argmax(axis=2)  # (M, n)
-    counts = np.stack([(votes == c).sum(axis=0) for c in range(P.shape[2])], axis=1)
-    return 1.0 - counts.max(axis=1) / P.shape[0]
 
 
 def stratified_bootstrap(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -112,16 +81,7 @@ class EnsembleTeacher(BaseEstimator):
         self.random_state = random_state
 
     def _base(self):
-        if self.estimator is None:
-            from pseudolabel.learn.defaults import default_student
-
-            return default_student()
-        if not hasattr(self.estimator, "predict_proba"):
-            raise TypeError(
-                f"ensemble estimator {type(self.estimator).__name__} has no predict_proba; "
-                "use a probabilistic classifier (e.g. LogisticRegression, RandomForestClassifier)"
-            )
-        return self.estimator
+        return resolve_student(self.estimator, role="ensemble estimator")
 
     def _check_params(self) -> None:
         if int(self.n_members) < 1:

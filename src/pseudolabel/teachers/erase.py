@@ -29,11 +29,12 @@ from scipy.sparse.linalg import splu
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from pseudolabel.core.ops import normalize_rows, softmax
 from pseudolabel.core.registry import register
-from pseudolabel.teachers.graph import fingerprint, spread_labels
-from pseudolabel.teachers.knn import knn_graph, knn_search, normalized_adjacency, prepare
-from pseudolabel.teachers.prototype import unit_rows
+from pseudolabel.ops.hashing import fingerprint
+from pseudolabel.ops.knn import knn_graph, knn_search, normalized_adjacency, prepare
+from pseudolabel.ops.propagation import spread_labels
+from pseudolabel.ops.prototypes import unit_rows
+from pseudolabel.ops.simplex import normalize_rows, softmax
 
 
 def column_normalized(W: sp.spmatrix) -> sp.csr_matrix:

@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
-from sklearn.base import BaseEstimator, clone
-from sklearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from pseudolabel.core.protocols import TeacherMixin
 from pseudolabel.core.registry import register
-
-
-def accepts_sample_weight(estimator) -> bool:
-    """Whether ``fit`` takes ``sample_weight`` (for a Pipeline: its final step)."""
-    target = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-    if target is None or target == "passthrough":
-        return False
-    try:
-        return "sample_weight" in inspect.signature(target.fit).parameters
-    except (TypeError, ValueError):  # pragma: no cover - exotic callables
-        return False
-
-
-def fit_weighted(estimator, X, y, sample_weight=None):
-    """``estimator.fit(X, y)`` passing ``sample_weight`` where the estimator (or pipeline) takes it."""
-    if sample_weight is None or not accepts_sample_weight(estimator):
-        return estimator.fit(X, y)
-    if isinstance(estimator, Pipeline):
-        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
-    return estimator.fit(X, y, sample_weight=sample_weight)
-
-
-def expand_proba(probs: np.ndarray, present: np.ndarray, n_classes: int) -> np.ndarray:
-    """Place the columns of classes ``present`` (encoded ints) into an (n, n_classes) matrix."""
-    out = np.zeros((len(probs), n_classes))
-    out[:, np.asarray(present, dtype=np.int64)] = probs
-    return out
+from pseudolabel.ops.estimators import expand_proba, fit_weighted, resolve_student
 
 
 @register("teacher", "estimator")
@@ -51,16 +22,7 @@ class EstimatorTeacher(TeacherMixin, BaseEstimator):
         self.estimator = estimator
 
     def _make(self):
-        if self.estimator is None:
-            from pseudolabel.learn.defaults import default_student
-
-            return default_student()
-        if not hasattr(self.estimator, "predict_proba"):
-            raise TypeError(
-                f"teacher estimator {type(self.estimator).__name__} has no predict_proba; "
-                "use a probabilistic classifier (e.g. LogisticRegression, or SVC(probability=True))"
-            )
-        return clone(self.estimator)
+        return resolve_student(self.estimator, role="teacher estimator")
 
     def fit(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> EstimatorTeacher:
         y = np.asarray(y)

@@ -13,63 +13,15 @@ opposite, the weight of a node's own label).
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import cg
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from pseudolabel.core.ops import normalize_rows
 from pseudolabel.core.registry import register
-from pseudolabel.teachers.knn import knn_graph, knn_search, normalized_adjacency, prepare
-
-
-def fingerprint(X: np.ndarray) -> str:
-    """Content hash of an array (shape + bytes), to reuse a graph built on the same rows."""
-    a = np.ascontiguousarray(X)
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str((a.shape, a.dtype.str)).encode())
-    h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
-
-
-def feature_scale(X: np.ndarray, scale: str | bool) -> np.ndarray:
-    """Per-feature divisors for distances.
-
-    ``"auto"`` standardises only when some feature's spread dwarfs the typical one (max std >
-    10 × median std, e.g. income next to age); features on one common scale (pixels, embeddings)
-    keep their geometry, because standardising blows up near-constant features (border pixels).
-    """
-    std = X.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    if scale is True or scale == "standard":
-        return std
-    if scale is False or scale == "none":
-        return np.ones(X.shape[1])
-    if scale != "auto":
-        raise ValueError(f"scale must be 'auto', 'standard' or 'none', got {scale!r}")
-    return std if std.max() > 10 * np.median(std) else np.ones(X.shape[1])
-
-
-def spread_labels(S: sp.spmatrix, Y0: np.ndarray, alpha: float, tol: float = 1e-6) -> np.ndarray:
-    """Solve ``(I − αS) F = (1 − α) Y₀`` column by column with conjugate gradients."""
-    if not 0.0 <= alpha < 1.0:
-        raise ValueError(f"alpha must lie in [0, 1), got {alpha}")
-    n, k = Y0.shape
-    A = (sp.identity(n, format="csr") - alpha * S).tocsr()
-    F = np.empty((n, k))
-    for c in range(k):  # one solve per class (K is small); each solve is vectorised over samples
-        b = (1.0 - alpha) * Y0[:, c]
-        if not b.any():
-            F[:, c] = 0.0
-            continue
-        x, info = cg(A, b, x0=b, rtol=tol, maxiter=10 * n)
-        if info > 0:  # pragma: no cover - CG on an SPD system converges
-            raise RuntimeError(f"label spreading did not converge (class {c}, info={info})")
-        F[:, c] = x
-    return np.clip(F, 0.0, None)
+from pseudolabel.ops.hashing import fingerprint
+from pseudolabel.ops.knn import feature_scale, knn_graph, knn_search, normalized_adjacency, prepare
+from pseudolabel.ops.propagation import spread_labels
+from pseudolabel.ops.simplex import normalize_rows
 
 
 @register("teacher", "graph")

@@ -186,7 +186,7 @@ class OpenAIChatLabeler:
 
     def __call__(self, item, k: int, classes=None) -> list[tuple[str | None, float]]:
         """Synchronous convenience for one item."""
-        from pseudolabel.teachers.voting import run_coroutine
+        from pseudolabel.ops.aio import run_coroutine
 
         async def one():
             async with self.session(1) as client:

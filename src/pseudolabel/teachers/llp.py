@@ -44,8 +44,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from pseudolabel.core.registry import register
-from pseudolabel.teachers.estimator import expand_proba, fit_weighted
-from pseudolabel.teachers.knn import knn_search, prepare
+from pseudolabel.ops.estimators import expand_proba, fit_weighted, resolve_student
+from pseudolabel.ops.knn import knn_search, prepare
 
 BAG_FACTORS = ("cardinality", "pairwise")
 
@@ -349,14 +349,7 @@ class LLPTeacher(BaseEstimator):
         self.pseudo_labels_ = (mu > self.threshold).astype(np.int64)
         self.n_classes_ = 2
         target = np.where(y >= 0, y, self.pseudo_labels_)
-        if self.estimator is None:
-            from pseudolabel.learn.defaults import default_student
-
-            est = default_student()
-        else:
-            from sklearn.base import clone
-
-            est = clone(self.estimator)
+        est = resolve_student(self.estimator, role="LLP estimator")
         self.estimator_ = fit_weighted(est, X, target) if len(np.unique(target)) > 1 else None
         self.constant_ = int(target[0])
         return np.stack([1.0 - mu, mu], axis=1)

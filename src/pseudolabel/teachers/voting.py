@@ -42,6 +42,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from pseudolabel.core.registry import register
+from pseudolabel.ops.aio import run_coroutine
 
 ABSTAIN = -1
 RULES = ("confidence", "majority")
@@ -165,16 +166,6 @@ class AnswerCache:
 def cache_key(identity, item, k: int) -> str:
     blob = json.dumps({"labeler": identity, "item": item, "k": int(k)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def run_coroutine(coro):
-    """``asyncio.run`` that also works when an event loop is already running (Jupyter)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _jsonable(item):

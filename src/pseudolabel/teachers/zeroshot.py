@@ -21,9 +21,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from pseudolabel.core.ops import softmax
 from pseudolabel.core.registry import register
-from pseudolabel.teachers.prototype import unit_rows
+from pseudolabel.ops.prototypes import unit_rows
+from pseudolabel.ops.simplex import softmax
 
 
 def _is_text(X) -> bool:

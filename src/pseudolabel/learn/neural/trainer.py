@@ -33,8 +33,10 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from pseudolabel.core.context import Context
 from pseudolabel.core.record import PseudoLabels
-from pseudolabel.core.registry import make, register, split_specs
+from pseudolabel.core.registry import make, register
+from pseudolabel.core.selection import selection_to_record
 from pseudolabel.learn.neural.augment import resolve_view
 from pseudolabel.learn.neural.checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from pseudolabel.learn.neural.ema import ModelEMA, frozen_copy
@@ -43,6 +45,8 @@ from pseudolabel.learn.neural.models import MLP, Network, SmallCNN, feature_widt
 from pseudolabel.learn.neural.shrinkmatch import shrink_loss
 from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss, simmatch_targets
 from pseudolabel.learn.neural.wise import check_alpha, interpolate_state
+from pseudolabel.ops.simplex import entropy
+from pseudolabel.ops.specs import as_spec_list
 from pseudolabel.select.freematch import FreeMatch
 
 TEACHERS = ("student", "ema", "multihead", "start")
@@ -355,15 +359,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         return net
 
     def _components(self, n_pool: int):
-        if self.refine is None:
-            specs = []
-        elif isinstance(self.refine, str):
-            specs = split_specs(self.refine)
-        elif isinstance(self.refine, list | tuple):
-            specs = list(self.refine)
-        else:
-            specs = [self.refine]
-        refiners = [make("refine", s) for s in specs]
+        refiners = [make("refine", s) for s in as_spec_list(self.refine)]
         refiners = [clone(r) if isinstance(r, BaseEstimator) else copy.deepcopy(r) for r in refiners]
         sel = make("select", self.select if self.select is not None else "threshold(threshold=0.0)")
         sel = clone(sel) if isinstance(sel, BaseEstimator) else copy.deepcopy(sel)
@@ -720,18 +716,19 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         member = torch.softmax(z_uw.float(), dim=-1)  # (H, n, K)
         p = member.mean(dim=0).double().numpy()
         up = upos.numpy()
-        ctx = {
-            "features": f_uw.numpy(),
-            "labeled_features": f_l.detach().numpy(),
-            "labeled_y": yl.numpy(),
-            "student_probs": torch.softmax(z_us.detach().mean(0), -1).double().numpy(),
-            "member_probs": member.double().numpy() if member.shape[0] > 1 else None,
-            "round": run["epoch"],
-            "max_rounds": self.max_epochs,
-        }
+        ctx = Context(
+            idx=up,
+            features=f_uw.numpy(),
+            labeled_features=f_l.detach().numpy(),
+            labeled_y=yl.numpy(),
+            student_probs=torch.softmax(z_us.detach().mean(0), -1).double().numpy(),
+            member_probs=member.double().numpy() if member.shape[0] > 1 else None,
+            round=run["epoch"],
+            max_rounds=self.max_epochs,
+        )
         for r in refiners:
-            r.update(p, idx=up, **ctx)
-            p = r(p, **ctx)
+            r.update(p, ctx)
+            p = r(p, ctx)
         p = np.clip(p, 0.0, None)
         p = p / p.sum(axis=1, keepdims=True)
         parts = {}
@@ -745,12 +742,10 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
                 parts["instance_loss"] = self.simmatch_weight * instance_loss(q_hat, sim_s)
                 p_t = p_hat.float()
                 p = p_hat.double().numpy()
-        sel.update(p, idx=up, **ctx)
-        w = np.clip(np.asarray(sel(p, **ctx), dtype=np.float64), 0.0, 1.0)
-        info = getattr(sel, "info_", {}) or {}
-        label = np.asarray(info.get("label", p.argmax(axis=1)), dtype=np.int64)
-        w = np.where(label >= 0, w, 0.0)
-        label = np.maximum(label, 0)
+        sel.update(p, ctx)
+        selection = sel.select(p, ctx)
+        w = selection.resolved_weights()
+        label = np.maximum(selection.labels, 0)
         w_t = torch.from_numpy(w).float()
         if self.temperature is None:
             target = torch.from_numpy(label)
@@ -821,27 +816,20 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
             return PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_, source=f"neural-{self.teacher}")
         m = self._forward_probs(self.model_, Xu)
         p = m.mean(axis=0)
-        pos = np.arange(len(p))
+        ctx = Context(idx=np.arange(len(p)), full_pool=True, student_probs=p,
+                      member_probs=m if m.shape[0] > 1 else None, round=self.best_epoch_, max_rounds=self.max_epochs)
         for r in self.refiners_:
             if offline:
-                r.update(p, idx=pos, full_pool=True)
-            p = r(p)
+                r.update(p, ctx)
+            p = r(p, ctx)
         if offline:
-            self.selector_.update(p, idx=pos, full_pool=True)
-        w = np.clip(np.asarray(self.selector_(p), dtype=np.float64), 0.0, 1.0)
-        info = dict(getattr(self.selector_, "info_", {}) or {})
-        label = np.asarray(info.pop("label", p.argmax(axis=1)), dtype=np.int64)
-        label = np.where(w > 0, label, np.where(label == -2, -2, -1))
-        extras = {k: np.asarray(v) for k, v in info.items() if np.ndim(v) == 1 and len(v) == len(p)}
+            self.selector_.update(p, ctx)
+        selection = self.selector_.select(p, ctx)
+        extras = {}
         if m.shape[0] > 1:  # multi-head disagreement: mutual information H(p̄) − mean_h H(p_h)
-            ent = lambda q: -(q * np.log(np.clip(q, 1e-12, None))).sum(-1)  # noqa: E731
-            extras["head_disagreement"] = ent(p) - ent(m).mean(axis=0)
-        return PseudoLabels(
-            probs=p, label=label,
-            confidence=np.where(label >= 0, p[np.arange(len(p)), np.maximum(label, 0)], p.max(axis=1)),
-            weight=w, source=np.full(len(p), f"neural-{self.teacher}", dtype=object),
-            round=np.full(len(p), self.best_epoch_ or 0), classes_=self.classes_, index=index, extras=extras,
-        )
+            extras["head_disagreement"] = entropy(p) - entropy(m).mean(axis=0)
+        return selection_to_record(selection, p, self.classes_, source=f"neural-{self.teacher}",
+                                   round=self.best_epoch_ or 0, index=index, extras=extras)
 
 
 class _EpochStats:

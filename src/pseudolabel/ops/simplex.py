@@ -1,4 +1,4 @@
-"""Small array helpers shared by every stage (validation, simplex ops, entropy)."""
+"""Probability rows on the simplex: validation, normalisation, entropy, margin, class priors."""
 
 from __future__ import annotations
 
@@ -57,3 +57,37 @@ def class_prior(y: np.ndarray, n_classes: int, smoothing: float = 0.0) -> np.nda
     if counts.sum() <= 0:
         return np.full(n_classes, 1.0 / n_classes)
     return counts / counts.sum()
+
+
+def normalized_entropy(probs: np.ndarray) -> np.ndarray:
+    """``H(p) / log K`` in [0, 1]: 0 for a one-hot row, 1 for the uniform one."""
+    p = np.asarray(probs, dtype=np.float64)
+    k = p.shape[-1]
+    return entropy(p) / np.log(k) if k > 1 else np.zeros(p.shape[:-1])
+
+
+def margin(probs: np.ndarray) -> np.ndarray:
+    """Top-2 margin ``p₍₁₎ − p₍₂₎`` in [0, 1] (Scheffer et al. 2001): large = confident. The one
+    ``margin`` of the package; uncertainty-style scores use ``1 − margin``."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.shape[1] < 2:
+        return np.ones(len(p))
+    top2 = np.partition(p, p.shape[1] - 2, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
+def align_distribution(probs: np.ndarray, p_model: np.ndarray, target: np.ndarray | None = None, eps: float = 1e-6) -> np.ndarray:
+    """Distribution alignment (ReMixMatch): ``normalize(p ⊙ (target + eps) / (p_model + eps))``;
+    ``target=None`` is the ReMixMatch form ``p / p_model``."""
+    num = 1.0 if target is None else np.asarray(target, dtype=np.float64) + eps
+    return normalize_rows(np.asarray(probs, dtype=np.float64) * num / (np.asarray(p_model, dtype=np.float64) + eps))
+
+
+def smooth_labels(probs: np.ndarray, alpha: float = 0.1, hard: bool = False) -> np.ndarray:
+    """``(1 − α)·t + α/K`` with ``t = probs`` or ``one_hot(argmax probs)``."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    p = check_probs(probs)
+    k = p.shape[1]
+    t = one_hot(p.argmax(axis=1), k) if hard and len(p) else p
+    return (1.0 - alpha) * t + alpha / k

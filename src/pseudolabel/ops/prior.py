@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.core.ops import EPS, check_probs, class_prior
+from pseudolabel.ops.simplex import EPS, check_probs, class_prior
 
 PRIOR_NAMES = ("uniform", "labeled", "estimate")
 

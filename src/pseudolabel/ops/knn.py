@@ -120,3 +120,21 @@ def normalized_adjacency(W: sp.spmatrix) -> sp.csr_matrix:
     inv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
     D = sp.diags(inv)
     return (D @ W @ D).tocsr()
+
+
+def feature_scale(X: np.ndarray, scale: str | bool) -> np.ndarray:
+    """Per-feature divisors for distances.
+
+    ``"auto"`` standardises only when some feature's spread dwarfs the typical one (max std >
+    10 × median std, e.g. income next to age); features on one common scale (pixels, embeddings)
+    keep their geometry, because standardising blows up near-constant features (border pixels).
+    """
+    std = X.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    if scale is True or scale == "standard":
+        return std
+    if scale is False or scale == "none":
+        return np.ones(X.shape[1])
+    if scale != "auto":
+        raise ValueError(f"scale must be 'auto', 'standard' or 'none', got {scale!r}")
+    return std if std.max() > 10 * np.median(std) else np.ones(X.shape[1])
