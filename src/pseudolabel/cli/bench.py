@@ -1,0 +1,73 @@
+"""``pseudolabel bench``: every method side by side on the benchmark datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pseudolabel.bench.methods import METHODS, missing
+from pseudolabel.bench.runner import SUITES, run_bench
+from pseudolabel.cli._common import console, fail
+
+
+def _csv(values: list[str] | None) -> list[str] | None:
+    """Repeatable and comma-separated options alike: ``--datasets a,b --datasets c``."""
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def bench(
+    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours) or matrix (teacher × selector).")] = "quick",
+    datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets, comma separated or repeated.")] = None,
+    methods: Annotated[list[str] | None, typer.Option("--methods", help="Methods, comma separated or repeated (see --list).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (0..n-1).")] = None,
+    labels_per_class: Annotated[list[str] | None, typer.Option("--labels-per-class", help="Label budgets, e.g. 1,4,10,25.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("results/bench"),
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with mnist/, ag_news/, sentence_cls/.")] = None,
+    threads: Annotated[int, typer.Option(help="BLAS/OpenMP/torch threads per run.")] = 1,
+    n_jobs: Annotated[int, typer.Option(help="Runs at a time (1 gives clean timings).")] = 1,
+    timeout: Annotated[float | None, typer.Option(help="Kill a run after this many seconds.")] = None,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Merge into the results.json already in --out (same runs replaced).")] = False,
+    list_only: Annotated[bool, typer.Option("--list", help="List methods and suites, then exit.")] = False,
+) -> None:
+    """Run methods side by side on the benchmark datasets; writes results.json, results.md and plots to --out."""
+    if list_only:
+        _print_list()
+        return
+    try:
+        budgets = _csv(labels_per_class)
+        run_bench(
+            suite=suite,
+            datasets=_csv(datasets),
+            methods=_csv(methods),
+            seeds=seeds,
+            labels_per_class=[int(b) for b in budgets] if budgets else None,
+            out_dir=out,
+            data_dir=data_dir,
+            console=console,
+            threads=threads,
+            n_jobs=n_jobs,
+            timeout=timeout,
+            plots=not no_plots,
+            update=update,
+        )
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        fail(str(exc))
+
+
+def _print_list() -> None:
+    """The bench methods (family, description, what an unavailable one lacks), then the suites."""
+    table = Table(title="methods")
+    for col in ("name", "family", "description"):
+        table.add_column(col)
+    for name, m in METHODS.items():
+        why = missing(m)
+        table.add_row(name, m.family, m.description + (f" [unavailable: {'; '.join(why)}]" if why else ""))
+    console.print(table)
+    for name, cfg in SUITES.items():
+        console.print(f"suite [bold]{name}[/]: {cfg}")
