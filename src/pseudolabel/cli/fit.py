@@ -6,6 +6,7 @@ import json
 import platform
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from pseudolabel.cli._common import (
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.data.io import (
     InputError,
+    LabeledTable,
     TableEncoder,
     atomic_path,
     encode_target,
@@ -42,6 +44,7 @@ ARTIFACTS = ("pseudo_labels.parquet", "model.joblib", "metrics.json", "report.ht
 
 
 def _check_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse an --out that is a file, or a non-empty folder unless --overwrite."""
     if out.exists() and not out.is_dir():
         fail(f"--out {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
@@ -75,16 +78,63 @@ def fit(
         fail(f"--impute must be 'none' or 'median', got {impute!r}")
     _check_out_dir(out, overwrite)
     t0 = time.perf_counter()
+    inputs = _read_inputs(data, target, id_column, drop, impute, text)
+    model = _make_model(estimator, teacher=teacher, refine=refine, select=select, max_rounds=max_rounds, cv=cv, seed=seed)
+    console.print(
+        f"[bold]{data.name}[/]: {len(inputs.y):,} rows, {inputs.labeled.sum():,} labeled, {(~inputs.labeled).sum():,} unlabeled, "
+        f"{inputs.X.shape[1]} features"
+    )
+    _fit_with_progress(model, inputs, max_rounds, threads)
+    config = {
+        "data": str(data),
+        "target": target,
+        "id": id_column,
+        "teacher": teacher,
+        "refine": refine,
+        "select": select,
+        "estimator": estimator,
+        "max_rounds": max_rounds,
+        "cv": cv,
+        "seed": seed,
+        "threads": threads,
+    }
+    summary, heldout = _write_run(out, data, model, inputs, config, query=query, t0=t0)
+    _print_summary(out, model, summary, heldout)
+
+
+@dataclass
+class _Inputs:
+    """DATA as the fit sees it: the split table, the encoded target and features, the encoder."""
+
+    table: LabeledTable
+    y: np.ndarray  # object array: a class label per row, None where unlabeled
+    labeled: np.ndarray  # bool mask of the labeled rows
+    encoder: TableEncoder
+    X: np.ndarray
+
+
+def _read_inputs(data: Path, target: str, id_column: str | None, drop: list[str] | None, impute: str,
+                 text: list[str] | None) -> _Inputs:
+    """Read DATA, split off target and ids, encode the features; bad input exits with its message."""
     try:
         frame = read_table(data)
         table = split_table(frame, target, id_column, drop)
         y = encode_target(table.target)
         encoder = TableEncoder(impute=impute, text_columns=list(text or []))
         X = encoder.fit(table.features).transform(table.features)
+    except (InputError, ValueError, ImportError) as exc:
+        fail(str(exc))
+    return _Inputs(table, y, np.array([v is not None for v in y]), encoder, X)
+
+
+def _make_model(estimator: str, *, teacher: str, refine: str, select: str, max_rounds: int, cv: int,
+                seed: int) -> SelfTrainer:
+    """The SelfTrainer the options describe (``--refine none``: no refiners)."""
+    try:
         student = make_student(estimator)
     except (InputError, ValueError, ImportError) as exc:
         fail(str(exc))
-    model = SelfTrainer(
+    return SelfTrainer(
         student,
         teacher=teacher,
         refine=None if refine == "none" else refine,
@@ -94,11 +144,10 @@ def fit(
         unlabeled=None,
         random_state=seed,
     )
-    labeled = np.array([v is not None for v in y])
-    console.print(
-        f"[bold]{data.name}[/]: {len(y):,} rows, {labeled.sum():,} labeled, {(~labeled).sum():,} unlabeled, "
-        f"{X.shape[1]} features"
-    )
+
+
+def _fit_with_progress(model: SelfTrainer, inputs: _Inputs, max_rounds: int, threads: int) -> None:
+    """Fit ``model`` under a progress bar advanced by each round; its UserWarnings are printed after."""
     with (
         progress_bar(transient=False) as progress,
         limit_threads(threads),
@@ -113,7 +162,7 @@ def fit(
 
         model.set_params(callback=on_round)
         try:
-            model.fit(X, y)
+            model.fit(inputs.X, inputs.y)
         except ValueError as exc:
             fail(str(exc))
         progress.update(task, completed=max_rounds + 1)
@@ -122,68 +171,81 @@ def fit(
         if issubclass(w.category, UserWarning):
             err_console.print(f"[yellow]warning:[/] {w.message}")
 
-    human_rows = np.flatnonzero(labeled)
-    human_codes = pd.Index(model.classes_).get_indexer(y[human_rows])
-    human = PseudoLabels.from_human(human_codes, model.classes_, index=human_rows)
-    record = PseudoLabels.concat([human, model.pseudo_labels_])
+
+def _write_run(out: Path, data: Path, model: SelfTrainer, inputs: _Inputs, config: dict, *, query: int,
+               t0: float) -> tuple[dict, dict]:
+    """Write the four ARTIFACTS to ``out``; returns the pseudo-label summary and held-out metrics."""
+    record = _full_record(model, inputs)
     out.mkdir(parents=True, exist_ok=True)
-    record.to_parquet(out / "pseudo_labels.parquet", ids=table.ids)
+    record.to_parquet(out / "pseudo_labels.parquet", ids=inputs.table.ids)
     bundle = {
         "model": model,
-        "encoder": encoder,
-        "target": target,
-        "id_column": id_column,
+        "encoder": inputs.encoder,
+        "target": config["target"],
+        "id_column": config["id"],
         "classes": model.classes_,
         "version": __version__,
     }
     with atomic_path(out / "model.joblib") as tmp:
         joblib.dump(bundle, tmp)
-    pl = model.pseudo_labels_
-    queries = None
-    if query > 0 and len(pl) > query:
-        with limit_threads(threads):
-            queries = select_queries(pl.probs, X[pl.index], budget=query, random_state=seed)
-    ho = heldout_metrics(model)
-    config = {
-        "data": str(data),
-        "target": target,
-        "id": id_column,
-        "teacher": teacher,
-        "refine": refine,
-        "select": select,
-        "estimator": estimator,
-        "max_rounds": max_rounds,
-        "cv": cv,
-        "seed": seed,
-        "threads": threads,
-    }
+    queries = _label_next(model, inputs.X, query, threads=config["threads"], seed=config["seed"])
+    heldout = heldout_metrics(model)
     summary = record[record.source != "human"].summary()
-    metrics = {
-        "rows": int(len(y)),
-        "labeled": int(labeled.sum()),
-        "unlabeled": int((~labeled).sum()),
+    metrics = _metrics(model, inputs, summary, heldout, queries, config, seconds=time.perf_counter() - t0)
+    with atomic_path(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, default=json_default), encoding="utf-8")
+    write_report(model, out / "report.html", title=f"pseudolabel: {data.name}", data_name=f"target {config['target']!r}",
+                 ids=inputs.table.ids, y_labeled=inputs.y[inputs.labeled], config=config, queries=queries)
+    return summary, heldout
+
+
+def _full_record(model: SelfTrainer, inputs: _Inputs) -> PseudoLabels:
+    """Every row's label: the human ones as given, then the model's pseudo-labels."""
+    human_rows = np.flatnonzero(inputs.labeled)
+    human_codes = pd.Index(model.classes_).get_indexer(inputs.y[human_rows])
+    human = PseudoLabels.from_human(human_codes, model.classes_, index=human_rows)
+    return PseudoLabels.concat([human, model.pseudo_labels_])
+
+
+def _label_next(model: SelfTrainer, X: np.ndarray, query: int, *, threads: int, seed: int) -> np.ndarray | None:
+    """Positions (within the pseudo-labeled rows) of the ``query`` rows worth labeling next, if any."""
+    pl = model.pseudo_labels_
+    if not (query > 0 and len(pl) > query):
+        return None
+    with limit_threads(threads):
+        return select_queries(pl.probs, X[pl.index], budget=query, random_state=seed)
+
+
+def _metrics(model: SelfTrainer, inputs: _Inputs, summary: dict, heldout: dict, queries: np.ndarray | None,
+             config: dict, *, seconds: float) -> dict:
+    """The content of metrics.json."""
+    pl = model.pseudo_labels_
+    return {
+        "rows": int(len(inputs.y)),
+        "labeled": int(inputs.labeled.sum()),
+        "unlabeled": int((~inputs.labeled).sum()),
         "classes": [str(c) for c in model.classes_],
-        "features": int(X.shape[1]),
+        "features": int(inputs.X.shape[1]),
         "pseudo_labels": summary,
-        "heldout": ho,
+        "heldout": heldout,
         "best_round": int(model.best_round_),
         "fallback_to_supervised": bool(model.fallback_),
         "history": model.history_,
-        "label_next": [] if queries is None else table.ids[pl.index[queries]].tolist(),
+        "label_next": [] if queries is None else inputs.table.ids[pl.index[queries]].tolist(),
         "config": config,
-        "seconds": time.perf_counter() - t0,
+        "seconds": seconds,
         "version": __version__,
         "python": platform.python_version(),
     }
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, default=json_default), encoding="utf-8")
-    write_report(model, out / "report.html", title=f"pseudolabel: {data.name}", data_name=f"target {target!r}", ids=table.ids, y_labeled=y[labeled], config=config, queries=queries)
 
+
+def _print_summary(out: Path, model: SelfTrainer, summary: dict, heldout: dict) -> None:
+    """The closing table: accepted pseudo-labels, held-out precision and ECE, chosen round, outputs."""
     t = Table(title="run summary", show_header=False)
     t.add_row("accepted pseudo-labels", f"{summary['accepted']:,} / {summary['n']:,} ({summary['coverage']:.1%})")
-    if ho:
-        t.add_row("est. pseudo-label precision (held-out)", f"{ho['precision']:.1%}")
-        t.add_row("ECE (held-out)", f"{ho['ece']:.3f}")
+    if heldout:
+        t.add_row("est. pseudo-label precision (held-out)", f"{heldout['precision']:.1%}")
+        t.add_row("ECE (held-out)", f"{heldout['ece']:.3f}")
     t.add_row("chosen round", str(model.best_round_))
     t.add_row("fallback to supervised", str(model.fallback_))
     t.add_row("outputs", ", ".join(str(out / a) for a in ARTIFACTS))
