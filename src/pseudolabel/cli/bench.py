@@ -1,4 +1,8 @@
-"""``pseudolabel bench``: every method side by side on the benchmark datasets."""
+"""``pseudolabel bench``: every method side by side on the benchmark datasets.
+
+:func:`bench` is the one definition of the bench flags: ``python -m pseudolabel.bench`` runs this
+same command (:func:`click_command`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import typer
 from rich.table import Table
 
 from pseudolabel.bench.methods import METHODS, missing
-from pseudolabel.bench.runner import SUITES, run_bench
+from pseudolabel.bench.report import write_markdown, write_plots
+from pseudolabel.bench.runner import SUITES, load_results, run_bench
 from pseudolabel.cli._common import console, fail
 
 
@@ -34,12 +39,16 @@ def bench(
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
     update: Annotated[bool, typer.Option("--update", help="Merge into the results.json already in --out (same runs replaced).")] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List methods and suites, then exit.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", metavar="RESULTS_JSON", help="Only rebuild results.md and plots (beside it) from a results.json, then exit.")] = None,
 ) -> None:
     """Run methods side by side on the benchmark datasets; writes results.json, results.md and plots to --out."""
     if list_only:
         _print_list()
         return
     try:
+        if report is not None:
+            _rebuild_report(report, plots=not no_plots)
+            return
         budgets = _csv(labels_per_class)
         run_bench(
             suite=suite,
@@ -71,3 +80,22 @@ def _print_list() -> None:
     console.print(table)
     for name, cfg in SUITES.items():
         console.print(f"suite [bold]{name}[/]: {cfg}")
+
+
+def _rebuild_report(results_json: Path, *, plots: bool) -> None:
+    """``--report``: results.md (and the plots, unless --no-plots) again from a results.json, beside it."""
+    results = load_results(results_json)
+    out = results_json.parent
+    write_markdown(results, out / "results.md")
+    if plots:
+        write_plots(results, out)
+    console.print(f"wrote {out / 'results.md'}", highlight=False, soft_wrap=True)
+
+
+def click_command():
+    """``pseudolabel bench`` as the click command typer builds from :func:`bench` (its ``params``
+    carry each option's name, flags and default)."""
+    from pseudolabel.cli import app  # the package registers bench() on its app
+
+    return typer.main.get_command(app).commands["bench"]
+
