@@ -1,7 +1,8 @@
 """``pseudolabel bench``: every method side by side on the benchmark datasets.
 
 :func:`bench` is the one definition of the bench flags: ``python -m pseudolabel.bench`` runs this
-same command (:func:`click_command`).
+same command (:func:`click_command`), and the runner records the equivalent command line of a run
+with :func:`command_line`, which reads the flag names and defaults from it.
 """
 
 from __future__ import annotations
@@ -99,3 +100,40 @@ def click_command():
 
     return typer.main.get_command(app).commands["bench"]
 
+
+ALWAYS_RECORDED = ("suite",)  # recorded even at its default: the first thing a reader looks for
+
+
+def command_line(**values) -> list[str]:
+    """The ``pseudolabel bench`` argv that gives these option values (keyed by parameter name, e.g.
+    ``n_jobs=2``; lists are joined with commas). Options left out, None, or at their default are
+    not written, except ``suite``; flag names, defaults and order come from the command itself."""
+    params = {p.name: p for p in click_command().params}
+    unknown = sorted(set(values) - set(params))
+    if unknown:
+        raise TypeError(f"not options of pseudolabel bench: {', '.join(unknown)}")
+    argv = ["pseudolabel", "bench"]
+    for name, param in params.items():
+        value = values.get(name)
+        if value is None or (name not in ALWAYS_RECORDED and _is_default(value, param.default)):
+            continue
+        flag = next(o for o in param.opts if o.startswith("--"))
+        if param.is_flag:
+            argv += [flag] if value else []
+        else:
+            argv += [flag, _format(value)]
+    return argv
+
+
+def _is_default(value, default) -> bool:
+    return default is not None and (value == default or str(value) == str(default))
+
+
+def _format(value) -> str:
+    """An option value as typed on the command line: lists comma-joined, floats short but exact."""
+    if isinstance(value, list | tuple):
+        return ",".join(_format(v) for v in value)
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
