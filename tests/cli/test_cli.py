@@ -1,4 +1,8 @@
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -6,6 +10,7 @@ import pytest
 from sklearn.datasets import make_moons
 from typer.testing import CliRunner
 
+import pseudolabel
 from pseudolabel.cli import app
 
 runner = CliRunner()
@@ -170,3 +175,11 @@ def test_text_column_is_embedded(tmp_path, monkeypatch):
     unlabeled = [i for i, v in enumerate(labels) if v is None]
     assert (scored.loc[unlabeled, "label"] == truth[unlabeled]).mean() >= 0.75
     assert (tmp_path / "cache" / "embeddings").is_dir()  # embedded once, cached
+
+
+def test_cli_start_does_not_import_torch():
+    src = str(Path(pseudolabel.__file__).resolve().parents[1])
+    code = "import sys, pseudolabel.cli; assert not {'torch', 'sentence_transformers'} & set(sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": src},
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr

@@ -373,28 +373,14 @@ def _progress(console, i: int, n: int, rec: dict) -> None:
 # ---------------------------------------------------------------------------- outputs
 def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads=1, n_jobs=1, timeout=None,
              update=False) -> str:
-    parts = ["pseudolabel", "bench", "--suite", suite]
-    if datasets is not None:
-        parts += ["--datasets", ",".join(datasets)]
-    if methods is not None:
-        parts += ["--methods", ",".join(methods)]
-    if seeds is not None:
-        parts += ["--seeds", str(seeds)]
-    if labels_per_class is not None:
-        parts += ["--labels-per-class", ",".join(str(b) for b in labels_per_class)]
-    if str(out_dir) != "results/bench":
-        parts += ["--out", str(out_dir)]
-    if data_dir is not None:
-        parts += ["--data-dir", str(data_dir)]
-    if threads != 1:
-        parts += ["--threads", str(threads)]
-    if n_jobs != 1:
-        parts += ["--n-jobs", str(n_jobs)]
-    if timeout is not None:
-        parts += ["--timeout", f"{timeout:g}"]
-    if update:
-        parts.append("--update")
-    return shlex.join(parts)
+    """The equivalent ``pseudolabel bench`` call (options at their default left out); flag names and
+    defaults come from the command's one definition, :func:`pseudolabel.cli.bench.bench`."""
+    # imported here, not at the top: the CLI imports this module
+    from pseudolabel.cli.bench import command_line
+
+    return shlex.join(command_line(suite=suite, datasets=datasets, methods=methods, seeds=seeds,
+                                   labels_per_class=labels_per_class, out=out_dir, data_dir=data_dir,
+                                   threads=threads, n_jobs=n_jobs, timeout=timeout, update=update))
 
 
 def _jsonable(obj):
