@@ -49,3 +49,50 @@ def test_text_embeddings_cached_by_model_and_file_hash(tmp_path, monkeypatch):
     f3 = F.load_features("trec", data, cache=cache, embed_threads=1)
     assert f3.meta["embedding_cache_key"] != f1.meta["embedding_cache_key"]
     assert len(list((cache / "features").glob("*.npz"))) == 2 and f3.X_test.shape == (3, 384)
+
+
+# ---------------------------------------------------------------------------- tabular sets
+@pytest.mark.parametrize("name,dim", [("breast_cancer", 30), ("wine", 13), ("iris", 4)])
+def test_shipped_tabular_sets_are_standardised_on_the_train_rows(name, dim):
+    f = F.load_features(name)
+    assert f.X_train.shape[1] == f.X_test.shape[1] == dim and f.X_train.flags["C_CONTIGUOUS"]
+    assert not np.isnan(f.X_train).any() and not np.isnan(f.X_test).any()
+    np.testing.assert_allclose(f.X_train.mean(axis=0), 0, atol=1e-9)  # fitted on the train rows only
+    np.testing.assert_allclose(f.X_train.std(axis=0), 1, atol=1e-9)
+    assert f.binary_mask.shape == (dim,) and not f.binary_mask.any()
+    assert f.info()["features"] == f"TabularEncoder: {dim} numeric (standardised), 0 categorical (one-hot, unscaled) → {dim} features"
+
+
+def test_mixed_tabular_set_keeps_one_hot_unscaled():
+    f = F.load_features("german_credit", FIXTURES)  # 20-row copy: 13 categorical + 7 numeric columns
+    info = f.info()
+    assert info["n_train"] == 14 and info["n_test"] == 6 and info["classes"] == ["0", "1"]
+    assert info["features"].startswith("TabularEncoder: 7 numeric (standardised), 13 categorical (one-hot, unscaled) → ")
+    assert info["features"].endswith(f"→ {f.X_train.shape[1]} features") and info["n_binary_features"] == f.binary_mask.sum()
+    onehot = f.X_train[:, f.binary_mask]
+    assert set(np.unique(onehot)) == {0.0, 1.0} and set(np.unique(f.X_test[:, f.binary_mask])) <= {0.0, 1.0}
+    np.testing.assert_allclose(f.X_train[:, ~f.binary_mask].mean(axis=0), 0, atol=1e-9)
+    assert (~f.binary_mask).sum() == 7
+    assert not np.isnan(f.X_test).any()
+
+
+def test_categorical_only_set_on_fixtures():
+    f = F.load_features("mushroom", FIXTURES)
+    assert f.binary_mask.all() and "0 numeric" in f.description and "22 categorical" in f.description
+
+
+REAL_TABULAR_DIMS = {"letter": (14000, 6000, 16, 0), "electricity": (31718, 13594, 8, 0),
+                     "mushroom": (5686, 2438, 117, 117), "german_credit": (700, 300, 61, 54)}
+
+
+@pytest.mark.parametrize("name", list(REAL_TABULAR_DIMS))
+def test_real_tabular_features(name):
+    from pseudolabel.data.datasets import data_dir
+
+    if not (data_dir() / "tabular").is_dir():
+        pytest.skip(f"real data not present at {data_dir() / 'tabular'}")
+    f = F.load_features(name)
+    n_train, n_test, dim, n_binary = REAL_TABULAR_DIMS[name]
+    assert f.X_train.shape == (n_train, dim) and f.X_test.shape == (n_test, dim)
+    assert not np.isnan(f.X_train).any() and not np.isnan(f.X_test).any()
+    assert int(f.binary_mask.sum()) == n_binary

@@ -127,9 +127,106 @@ def test_read_idx_rejects_bad_files(tmp_path):
         ds.read_idx(short)
 
 
+# ---------------------------------------------------------------------------- tabular sets
+# fixtures/tabular/*.csv: the first rows of each class of the real files (see the README there)
+TABULAR_FIXTURES = {  # name: (rows, target column, classes)
+    "letter": (104, "Letter", [chr(c) for c in range(ord("A"), ord("Z") + 1)]),
+    "electricity": (20, "class", ["DOWN", "UP"]),
+    "mushroom": (20, "edibility", ["e", "p"]),
+    "german_credit": (20, "classification", ["0", "1"]),
+}
+
+
+def _check_tabular_split(d, n_rows: int, labels: np.ndarray) -> None:
+    """Sizes, stratification and the documented fixed split (70/30, seed 0) over the file's rows."""
+    from sklearn.model_selection import train_test_split
+
+    assert d.modality == "tabular" and len(d.X_train) + len(d.X_test) == n_rows
+    assert len(d.X_test) == int(np.ceil(0.3 * n_rows)) and len(d.y_train) == len(d.X_train)
+    assert list(d.X_train.index) == list(range(len(d.X_train)))  # renumbered rows, aligned with y_train
+    tr, te = d.meta["train_rows"], d.meta["test_rows"]
+    assert sorted([*tr, *te]) == list(range(n_rows))
+    np.testing.assert_array_equal(np.asarray(d.classes)[d.y_train], labels[tr])
+    np.testing.assert_array_equal(np.asarray(d.classes)[d.y_test], labels[te])
+    codes = np.searchsorted(np.asarray(d.classes), labels)
+    ref_tr, ref_te = train_test_split(np.arange(n_rows), test_size=0.3, random_state=0, stratify=codes)
+    assert tr.tolist() == ref_tr.tolist() and te.tolist() == ref_te.tolist()
+    full, test = np.bincount(codes, minlength=d.n_classes), np.bincount(d.y_test, minlength=d.n_classes)
+    assert np.all(np.abs(test - 0.3 * full) <= 1)  # stratified
+    assert "70%/30%" in d.meta["split"] and "random_state=0" in d.meta["split"]
+
+
+@pytest.mark.parametrize("name", list(TABULAR_FIXTURES))
+def test_tabular_csv_loaders_on_fixtures(name):
+    import pandas as pd
+
+    n_rows, target, classes = TABULAR_FIXTURES[name]
+    d = ds.load(name, FIXTURES)
+    assert d.classes == classes and d.classes == sorted(d.classes)
+    path = FIXTURES / "tabular" / f"{name}.csv"
+    assert d.meta["files"] == [str(path)]
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    _check_tabular_split(d, n_rows, raw[target].to_numpy())
+    assert list(d.X_train.columns) == [c for c in raw.columns if c != target]
+    # the raw feature values, row for row
+    rows = raw.drop(columns=[target]).iloc[d.meta["test_rows"]].reset_index(drop=True)
+    got = d.X_test.astype(object).where(d.X_test.notna(), "?").astype(str)
+    if name == "electricity":
+        np.testing.assert_allclose(d.X_test.to_numpy(float), rows.to_numpy(float))
+    else:
+        pd.testing.assert_frame_equal(got, rows.astype(str), check_dtype=False)
+    b = ds.load(name, FIXTURES)
+    pd.testing.assert_frame_equal(d.X_train, b.X_train)  # fixed
+    assert np.array_equal(d.y_test, b.y_test)
+
+
+def test_tabular_dtypes_and_missing_values():
+    m = ds.load("mushroom", FIXTURES)
+    assert all(str(t) == "category" for t in m.X_train.dtypes)
+    both = [m.X_train, m.X_test]
+    assert sum(int(x["stalk-root"].isna().sum()) for x in both) == 2  # "?" is missing
+    assert not any(x.drop(columns="stalk-root").isna().any().any() for x in both)
+    g = ds.load("german_credit", FIXTURES)
+    kinds = g.X_train.dtypes.astype(str)
+    assert (kinds == "category").sum() == 13 and kinds.isin(["int64"]).sum() == 7
+    assert str(ds.load("letter", FIXTURES).X_train.dtypes.iloc[0]) == "int64"
+    e = ds.load("electricity", FIXTURES)
+    assert all(t.kind in "if" for t in e.X_train.dtypes) and str(e.X_train["day"].dtype) == "int64"
+
+
+@pytest.mark.parametrize("name,n_rows,n_features,classes", [
+    ("breast_cancer", 569, 30, ["benign", "malignant"]),
+    ("wine", 178, 13, ["class_0", "class_1", "class_2"]),
+    ("iris", 150, 4, ["setosa", "versicolor", "virginica"]),
+])
+def test_sklearn_tabular_loaders(name, n_rows, n_features, classes):
+    import sklearn.datasets as skd
+
+    d = ds.load(name)
+    assert d.classes == classes and d.X_train.shape[1] == n_features
+    bunch = getattr(skd, f"load_{name}")()
+    labels = np.asarray(bunch.target_names)[bunch.target]
+    _check_tabular_split(d, n_rows, labels)
+    np.testing.assert_array_equal(d.X_test.to_numpy(), bunch.data[d.meta["test_rows"]])
+    assert "sklearn.datasets" in d.meta["source"] and "files" not in d.meta
+    assert len(ds.source_hash(d)) == 64
+
+
+def test_dataset_groups_of_the_development_suite():
+    assert ds.DEV_TUNE == ("digits", "mnist1d", "ag_news", "trec", "letter", "electricity", "german_credit")
+    assert ds.DEV_CONFIRM == ("mnist", "sst2", "mr", "mushroom", "breast_cancer", "wine", "iris")
+    assert set(ds.DEV_TUNE).isdisjoint(ds.DEV_CONFIRM)
+    assert set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) <= set(ds.ALL_DATASETS) == set(ds.LOADERS)
+    images = {"digits", "mnist"}
+    for group in (ds.DEV_TUNE, ds.DEV_CONFIRM):
+        assert set(group) & set(ds.TABULAR_DATASETS) and set(group) & set(ds.TEXT_DATASETS) and set(group) & images
+
+
 # ---------------------------------------------------------------------------- missing data, hashes, labels
 @pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("ag_news", "AG News"), ("trec", "sentence_cls"),
-                                         ("sst2", "sentence_cls"), ("mr", "sentence_cls")])
+                                         ("sst2", "sentence_cls"), ("mr", "sentence_cls"), ("letter", "tabular"),
+                                         ("electricity", "tabular"), ("mushroom", "tabular"),
+                                         ("german_credit", "tabular")])
 def test_missing_folder_names_what_is_missing(tmp_path, name, folder):
     with pytest.raises(FileNotFoundError, match=rf"{folder} folder not found at .*--data-dir \(or \$PSEUDOLABEL_DATA\)"):
         ds.load(name, tmp_path)
@@ -191,3 +288,36 @@ def test_real_mnist_matches_its_readme():
     d = ds.load("mnist", REAL)
     assert d.X_train.shape == (60000, 784) and d.X_test.shape == (10000, 784)
     assert np.bincount(d.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+
+
+TABULAR_REAL = {  # name: (train, test, class counts in the README, sha256 in the README)
+    "letter": (14000, 6000, None, "9b63b12c9425f919cf32a4de0ffbbef25960ddeced6a0c15fc8cf2dbb530b403"),
+    "electricity": (31718, 13594, [26075, 19237], "2edcdbafd4e402b8d5c59294f6c37c14bac534ac55a18810fb9aa2ca737d8e9f"),
+    "mushroom": (5686, 2438, [4208, 3916], "126abef844f76d8484681851a7d02e09e52dc0c6594fc49f1bc7854397c5ebda"),
+    "german_credit": (700, 300, [300, 700], "f2d05904fcb337633304404d39a3fb810d35ffbcc8c54259f38dc2561cae769e"),
+}
+
+
+@pytest.mark.parametrize("name", list(TABULAR_REAL))
+def test_real_tabular_sets_match_their_readme(name):
+    import hashlib
+
+    if not (REAL / "tabular").is_dir():
+        pytest.skip(f"real data not present at {REAL / 'tabular'}")
+    d = ds.load(name, REAL)
+    n_train, n_test, counts, sha = TABULAR_REAL[name]
+    assert (len(d.X_train), len(d.X_test)) == (n_train, n_test)
+    assert d.meta["files"] == [str(REAL / "tabular" / f"{name}.csv")]
+    assert hashlib.sha256(open(d.meta["files"][0], "rb").read()).hexdigest() == sha
+    total = np.bincount(np.concatenate([d.y_train, d.y_test]))
+    if counts is not None:
+        assert total.tolist() == counts
+    else:  # letter: 26 classes of 734-813 rows
+        assert len(total) == 26 and total.min() == 734 and total.max() == 813
+    expected = np.round(0.3 * total)
+    assert np.all(np.abs(np.bincount(d.y_test, minlength=d.n_classes) - expected) <= 1)  # stratified
+    missing = int(d.X_train.isna().sum().sum() + d.X_test.isna().sum().sum())
+    if name == "mushroom":
+        assert missing == 2480 and d.X_train.columns[d.X_train.isna().any()].tolist() == ["stalk-root"]
+    else:
+        assert missing == 0

@@ -6,6 +6,10 @@
   on 50 components, at 1 point of fully supervised accuracy (92.2% vs 91.2%); self-training refits
   it dozens of times per run.
 - Text: sentence embeddings from the offline all-MiniLM-L6-v2 model (384-d, unit norm).
+- Tabular (``datasets.TABULAR_DATASETS``): ``TabularEncoder`` fitted on the *train* rows only (no
+  labels, no test rows): numbers median-imputed and standardised, categories one-hot and left
+  unscaled. ``Features.binary_mask`` marks the 0/1 features, so a model that standardises its
+  input can leave those alone.
 
 Embeddings are cached on disk under ``<cache>/features/`` (``$PSEUDOLABEL_CACHE``, else
 ``~/.cache/pseudolabel``) as ``<dataset>-<model id>-<sha256 of the source files>.npz``: a changed
@@ -41,6 +45,9 @@ class Features:
     classes: list[str]
     description: str
     meta: dict = field(default_factory=dict)
+    # True for features that only take the values 0 and 1 (one-hot, binary, missing indicators):
+    # re-scaling them would turn a rare category into a huge value. None = not known (non-tabular).
+    binary_mask: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
@@ -76,6 +83,7 @@ def load_features(
 ) -> Features:
     """Load dataset ``name`` and turn it into the benchmark's numeric features (see module doc)."""
     d = ds.load(name, data_dir)
+    binary_mask = None
     meta = {"split": d.meta.get("split", ""), "source_sha256": ds.source_hash(d)}
     if d.modality == "text":
         Xtr, Xte, key = _embedded(d, model, cache, embed_threads)
@@ -84,6 +92,9 @@ def load_features(
     elif name == "mnist":
         Xtr, Xte = _pca(d.X_train, d.X_test, 50)
         desc = "PCA-50 of the pixels (fitted on the train images only)"
+    elif d.modality == "tabular":
+        Xtr, Xte, desc, binary_mask = _tabular(d)
+        meta["n_binary_features"] = int(binary_mask.sum())
     else:
         Xtr, Xte = np.asarray(d.X_train, dtype=np.float64), np.asarray(d.X_test, dtype=np.float64)
         desc = f"raw values ({Xtr.shape[1]} columns)"
@@ -96,7 +107,23 @@ def load_features(
         classes=list(d.classes),
         description=desc,
         meta=meta,
+        binary_mask=binary_mask,
     )
+
+
+def _tabular(d: ds.Dataset) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+    """TabularEncoder fitted on the train rows (target-free), applied to train and test."""
+    from pseudolabel.data.tabular import TabularEncoder
+
+    enc = TabularEncoder().fit(d.X_train)
+    Xtr, Xte = enc.transform(d.X_train), enc.transform(d.X_test)
+    kinds = list(enc.column_kinds_.values())
+    parts = [f"{kinds.count('numeric')} numeric (standardised)"]
+    if kinds.count("binary"):
+        parts.append(f"{kinds.count('binary')} binary (0/1)")
+    parts.append(f"{kinds.count('categorical')} categorical (one-hot, unscaled)")
+    desc = f"TabularEncoder: {', '.join(parts)} → {Xtr.shape[1]} features"
+    return Xtr, Xte, desc, enc.binary_mask_.copy()
 
 
 def _pca(Xtr: np.ndarray, Xte: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
