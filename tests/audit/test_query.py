@@ -5,7 +5,7 @@ from pseudolabel.audit.query import density, query_scores, region_impurity, sele
 
 
 def test_isolated_max_entropy_point_ranks_below_dense_uncertain_point(rng):
-    # METHODS.md §2.20 (a)
+    # docs/methods/query.md (a)
     dense = rng.normal(size=(60, 5)) * 0.05 + np.array([1, 0, 0, 0, 0])
     isolated = np.array([[0, 0, 0, 0, -1.0]])
     X = np.vstack([dense, isolated])
@@ -18,7 +18,7 @@ def test_isolated_max_entropy_point_ranks_below_dense_uncertain_point(rng):
 
 
 def test_budget_three_on_three_clusters_picks_one_each(rng):
-    # METHODS.md §2.20 (b)
+    # docs/methods/query.md (b)
     centers = np.array([[0, 0], [20, 0], [0, 20]])
     X = np.vstack([c + rng.normal(size=(40, 2)) for c in centers])
     probs = np.full((120, 3), 1 / 3) + rng.normal(size=(120, 3)) * 1e-3
@@ -30,7 +30,7 @@ def test_budget_three_on_three_clusters_picks_one_each(rng):
 
 
 def test_ripu_impurity_zero_when_homogeneous_and_one_when_uniform():
-    # METHODS.md §2.20 (c): k divisible by C
+    # docs/methods/query.md (c): k divisible by C
     X = np.arange(12, dtype=float)[:, None]
     pure = np.tile([0.9, 0.1], (12, 1))
     imp, _ = region_impurity(pure, X, n_neighbors=3)

@@ -1,4 +1,4 @@
-"""Known-answer tests of the loss terms and neural-only mechanisms (METHODS.md §2.0, 2.3, 2.8, 2.9)."""
+"""Known-answer tests of the loss terms and neural-only mechanisms (docs/neural.md)."""
 
 import numpy as np
 import pytest

@@ -51,7 +51,7 @@ def test_correction_then_gate_keeps_corrected_rows(rng):
 
 
 def test_methods_known_answer_single_row(rng):
-    # METHODS.md §2.14: a gated-out sample with model p = (0.05, 0.95) and PL 0 gets label 1
+    # docs/methods/select.md, `gmm`: a gated-out sample with model p = (0.05, 0.95) and PL 0 gets label 1
     teacher = np.tile([0.8, 0.2], (60, 1))
     student = np.column_stack([u := rng.uniform(0.9, 0.99, 60), 1 - u])
     student[-1] = [0.05, 0.95]

@@ -16,7 +16,7 @@ from pseudolabel.select import PartialOTSelect
 
 @pytest.fixture
 def dirichlet400():
-    # METHODS.md §2.7: N = 400, K = 5, Dirichlet(0.3) probabilities
+    # docs/methods/refine.md, `partial_ot`: N = 400, K = 5, Dirichlet(0.3) probabilities
     return np.random.default_rng(0).dirichlet(np.full(5, 0.3), size=400)
 
 
@@ -32,7 +32,7 @@ def test_row_mass_tracks_confidence(dirichlet400):
     conf = dirichlet400.max(axis=1)
     r01 = np.corrcoef(partial_sinkhorn(dirichlet400, 0.1).sum(1), conf)[0, 1]
     r05 = np.corrcoef(partial_sinkhorn(dirichlet400, 0.5).sum(1), conf)[0, 1]
-    # METHODS.md §2.7: r = 0.85 at ρ = 0.1 and 0.95 at ρ = 0.5
+    # docs/methods/refine.md, `partial_ot`: r = 0.85 at ρ = 0.1 and 0.95 at ρ = 0.5
     assert r01 > 0.8 and r05 > 0.9
 
 

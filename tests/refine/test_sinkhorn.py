@@ -5,7 +5,7 @@ from pseudolabel.refine import SinkhornBalance, sinkhorn
 
 
 def test_known_answer_imbalanced_prior_exact_marginals(rng):
-    # METHODS.md §2.6: N=500, C=4, logits 3·N(0,1), π=(.5,.3,.15,.05), ε=0.05
+    # docs/methods/refine.md, `sinkhorn`: N=500, C=4, logits 3·N(0,1), π=(.5,.3,.15,.05), ε=0.05
     S = 3 * rng.normal(size=(500, 4))
     pi = np.array([0.5, 0.3, 0.15, 0.05])
     Q, it = sinkhorn(S, pi, epsilon=0.05, tol=1e-8, return_n_iter=True)
@@ -24,7 +24,7 @@ def test_newton_and_alternating_scaling_agree(rng):
 
 
 def test_fixed_iterations_are_only_approximate(rng):
-    # SwAV's 3 iterations leave the marginals visibly off (the pitfall METHODS.md warns about)
+    # SwAV's 3 iterations leave the marginals visibly off (the pitfall docs/methods/refine.md warns about)
     S = 0.3 * rng.normal(size=(256, 10)) / 0.05
     Q = sinkhorn(S, None, epsilon=1.0, n_iter=3)
     assert np.abs(Q.mean(axis=0) - 0.1).max() < 1e-12  # columns exact after the last column step

@@ -8,14 +8,14 @@ from pseudolabel.select import FlexMatch, flexmatch_thresholds
     "sigma,expected",
     [
         ((0, 0, 0), (0.0, 0.0, 0.0)),
-        # unused = 1000 − 60 = 940 is the normaliser (USB counts the −1 entries); METHODS.md's 0.0526
+        # unused = 1000 − 60 = 940 is the normaliser (USB counts the −1 entries); a reading without the warm-up would give 0.0526
         # used 950, the thresholds agree to 3 decimals: T ≈ (0.026, 0.0051, 0)
         ((50, 10, 0), (0.95 * (50 / 940) / (2 - 50 / 940), 0.95 * (10 / 940) / (2 - 10 / 940), 0.0)),
         ((400, 300, 250), (0.95, 0.95 * 0.75 / 1.25, 0.95 * 0.625 / 1.375)),
     ],
 )
 def test_known_thresholds(sigma, expected):
-    # METHODS.md §2.2, N = 1000, τ = 0.95
+    # docs/methods/select.md, `flexmatch`, N = 1000, τ = 0.95
     np.testing.assert_allclose(flexmatch_thresholds(np.array(sigma), 1000, 0.95), expected, rtol=1e-9)
 
 

@@ -54,7 +54,7 @@ def test_fairness_loss_prefers_diverse_predictions():
 
 
 def test_softmatch_known_weights():
-    # METHODS.md §2.4: μ = 0.7, σ² = 0.04
+    # docs/methods/select.md, `softmatch`: μ = 0.7, σ² = 0.04
     w = softmatch_weight(np.array([0.9, 0.7, 0.6, 0.5, 0.3]), 0.7, 0.04, 2.0)
     np.testing.assert_allclose(w, [1, 1, 0.6065307, 0.1353353, 3.3546e-4], rtol=1e-4)
 

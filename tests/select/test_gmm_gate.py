@@ -5,7 +5,7 @@ from pseudolabel.select import GMMGate, loss_gate, pseudo_label_loss
 
 
 def test_known_answer_two_loss_groups():
-    # METHODS.md §2.14: 800 losses ~ N(0.2, 0.05) and 200 ~ N(2.0, 0.3)
+    # docs/methods/select.md, `gmm`: 800 losses ~ N(0.2, 0.05) and 200 ~ N(2.0, 0.3)
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0.2, 0.05, 800), rng.normal(2.0, 0.3, 200)])
     post, gmm, (lo, hi), clean = loss_gate(x, return_model=True)

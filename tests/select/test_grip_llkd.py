@@ -6,7 +6,7 @@ from pseudolabel.select import GRIP, LLKD, grip_k, topk_per_class
 
 
 def test_grip_schedule_grows_and_covers_everything():
-    # METHODS.md §2.1 (c): N divisible by 10·C ⇒ after round 10 all N samples are labeled
+    # docs/methods/select.md, `topk` (c): N divisible by 10·C ⇒ after round 10 all N samples are labeled
     p = np.random.default_rng(0).dirichlet(np.ones(3), size=300)
     sel = GRIP(n_steps=10)
     sizes, seen = [], []

@@ -6,7 +6,7 @@ from pseudolabel.select import CWBASS, OpenSetGate, OVAHeads, cwbass_threshold, 
 
 
 def test_open_set_targets_sum_to_one_and_limits(rng):
-    # METHODS.md §2.12 (a), (b)
+    # docs/methods/select.md, `openset` (a), (b)
     p = rng.dirichlet(np.ones(4), size=50)
     r = rng.random((50, 4))
     q = open_set_targets(p, r)
@@ -18,7 +18,7 @@ def test_open_set_targets_sum_to_one_and_limits(rng):
 
 
 def test_outlier_is_unknown_and_excluded():
-    # METHODS.md §2.12 (c): all r_neg = 0.9 ⇒ q_{K+1} = 0.9 ⇒ UNKNOWN with weight 0
+    # docs/methods/select.md, `openset` (c): all r_neg = 0.9 ⇒ q_{K+1} = 0.9 ⇒ UNKNOWN with weight 0
     p = np.array([[0.97, 0.02, 0.01], [0.97, 0.02, 0.01], [0.5, 0.3, 0.2]])
     r = np.array([[0.1, 0.1, 0.1], [0.95, 0.2, 0.2], [0.9, 0.9, 0.9]])
     sel = OpenSetGate(threshold=0.95)
@@ -57,7 +57,7 @@ def test_ova_heads_flag_an_unseen_cluster():
 
 
 def test_cwbass_dynamic_threshold_is_nearly_constant():
-    # METHODS.md §2.18: with the defaults τ_dyn ∈ [0.300, 0.337] for any mean confidence
+    # docs/methods/select.md, `cwbass`: with the defaults τ_dyn ∈ [0.300, 0.337] for any mean confidence
     taus = cwbass_threshold(np.linspace(0, 1, 101))
     assert taus.min() == pytest.approx(0.3) and taus.max() == pytest.approx(0.3373, abs=1e-4)
     assert cwbass_threshold(0.0) == pytest.approx(0.3)  # raw 0.2627, clipped

@@ -6,7 +6,6 @@ from sklearn.base import BaseEstimator
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
-import pseudolabel.teachers.cluster  # noqa: F401  (registers "cluster" until teachers/__init__ imports it)
 from pseudolabel.core.record import UNKNOWN
 from pseudolabel.learn.self_training import SelfTrainer
 
@@ -111,7 +110,7 @@ class BaggedTeacher(BaseEstimator):
 
 def test_ensemble_gate_gets_member_probs(small_digits):
     X, y, y_obs = small_digits
-    model = _fit(X, y_obs, teacher=BaggedTeacher(), select="ensemble(measure='mi', threshold=0.005)", teacher_weight=0.0)
+    model = _fit(X, y_obs, teacher=BaggedTeacher(), select="ensemble_gate(measure='mi', threshold=0.005)", teacher_weight=0.0)
     pl = model.pseudo_labels_
     assert "mi" in pl.extras and pl.accepted.any() and not pl.accepted.all()
 

@@ -11,7 +11,7 @@ def test_fixed_threshold():
 
 
 def test_topk_known_answer_all_argmax_class_zero():
-    # METHODS.md §2.1 (a): C=3, k=2, class 0 is everyone's arg-max
+    # docs/methods/select.md, `topk` (a): C=3, k=2, class 0 is everyone's arg-max
     p = np.array(
         [
             [0.90, 0.06, 0.04],

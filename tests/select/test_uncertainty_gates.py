@@ -30,7 +30,7 @@ def test_margin_gate_known_answers():
 
 
 def test_identical_members_have_zero_uncertainty():
-    # METHODS.md §2.13 (a)
+    # docs/methods/select.md, `entropy`/`margin`/`ensemble_gate` (a)
     p = np.random.default_rng(0).dirichlet(np.ones(3), size=20)
     members = np.stack([p] * 4)
     for measure in ("mi", "variance", "disagreement"):
@@ -39,7 +39,7 @@ def test_identical_members_have_zero_uncertainty():
 
 
 def test_two_one_hot_heads_on_different_classes():
-    # METHODS.md §2.13 (b): MI = log 2 nats (= 1 after dividing by log K with K = 2), p̄ = (½, ½)
+    # docs/methods/select.md, `entropy`/`margin`/`ensemble_gate` (b): MI = log 2 nats (= 1 after dividing by log K with K = 2), p̄ = (½, ½)
     members = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
     mean = members.mean(axis=0)
     np.testing.assert_allclose(mean, [[0.5, 0.5]])

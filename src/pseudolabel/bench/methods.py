@@ -9,7 +9,7 @@ a dataset, so the comparison is about pseudo-labeling, not about the classifier.
 ``pseudolabel``'s own configurations are rows of :data:`PSEUDOLABEL_CONFIGS` (``SelfTrainer``
 keyword arguments): a new family is one line there. A configuration whose teacher, refiner or
 selector is not registered in this install is listed as unavailable (with the missing name) and
-skipped, so the table can name families that are still landing.
+skipped, so a table run on a smaller install still names them.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
         "graph teacher, calibrate + sinkhorn, SoftMatch weights",
         {"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "softmatch"},
     ),
-    # families landing in parallel (skipped with a message until their components are registered)
+    # the other teacher families with their default refiners and selectors
     "pseudolabel_ensemble": ("bootstrap ensemble teacher (UPL-SFDA), calibrate + sinkhorn", {"teacher": "ensemble"}),
     "pseudolabel_prototype": ("prototype teacher (class means, cosine)", {"teacher": "prototype"}),
     "pseudolabel_erase": ("ERASE propagation teacher", {"teacher": "erase"}),
@@ -180,7 +180,7 @@ MATRIX_SELECTS = (
     "softmatch",
     "gmm",
 )
-"""Issue 3's quality bar: every teacher family × selector family, each as ``SelfTrainer(teacher=t,
+"""The teacher × selector matrix: every teacher family × selector family, each as ``SelfTrainer(teacher=t,
 select=s)`` with that teacher's default refiners and the guard off (``fallback=False``), so the
 table shows what each combination does by itself. ``pseudolabel bench --suite matrix``."""
 

@@ -13,6 +13,9 @@ import math
 
 import numpy as np
 
+from pseudolabel.ops.calibration import expected_calibration_error  # noqa: F401 - the one ECE, re-exported
+from pseudolabel.ops.metrics import mean_std  # noqa: F401 - re-exported
+
 COVERAGE_GRID = np.round(np.linspace(0.05, 1.0, 20), 2)
 
 
@@ -49,26 +52,6 @@ def precision_at_coverage(y_true: np.ndarray, probs: np.ndarray, grid: np.ndarra
     cum = np.cumsum(correct)
     counts = np.clip(np.ceil(np.asarray(grid) * n).astype(int), 1, n)
     return [float(v) for v in cum[counts - 1] / counts]
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
-    """ECE with equal-width confidence bins: Σ_b (n_b / n) · |accuracy_b − mean confidence_b|."""
-    confidence = np.asarray(confidence, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
-    if len(confidence) == 0:
-        return math.nan
-    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
-    acc_b = np.bincount(bins, weights=correct, minlength=n_bins)
-    conf_b = np.bincount(bins, weights=confidence, minlength=n_bins)
-    return float(np.abs(acc_b - conf_b).sum() / len(confidence))
-
-
-def mean_std(values) -> tuple[float, float, int]:
-    """Mean and sample standard deviation (ddof=1; 0 for one value) of the finite values."""
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    if len(v) == 0:
-        return math.nan, math.nan, 0
-    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
 
 
 SUMMARY_METRICS = (

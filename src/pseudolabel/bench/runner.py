@@ -63,7 +63,7 @@ SUITES: dict[str, dict] = {
     "quick": {"datasets": ["digits", "mnist1d", "trec"], "methods": QUICK_METHODS, "seeds": 3, "labels_per_class": [4, 10]},
     # every dataset, every available method; hours (run it niced, in the background)
     "standard": {"datasets": list(ALL_DATASETS), "methods": None, "seeds": 5, "labels_per_class": [1, 4, 10, 25]},
-    # issue 3's teacher × selector table (about an hour with --n-jobs 2)
+    # every teacher × selector combination (about an hour with --n-jobs 2)
     "matrix": {
         "datasets": ["digits", "mnist1d", "ag_news", "trec"],
         "methods": ["supervised", "sklearn_self_training", "sklearn_label_spreading", *MATRIX_METHODS],

@@ -9,7 +9,7 @@ plain masking), and kept when ``c_i > τ``. The paper's dynamic threshold is
 
 but with these defaults ``τ_dyn`` lies in [0.300, 0.337] for *any* mean confidence in [0, 1]
 (mean 0 → 0.2627 → clipped to 0.3; mean 1 → 0.3373): the "dynamic" threshold is a constant 0.3
-(METHODS.md §2.18; the authors' v2 code notes the collapse). The fix used here, as in their v2,
+(docs/methods/select.md, `cwbass`; the authors' v2 code notes the collapse). The fix used here, as in their v2,
 is a FreeMatch-style self-adaptive floor: ``τ = max(τ_dyn, clip(s · τ_t, 0.3, 0.8))`` with
 ``τ_t`` the EMA of the mean confidence (init 1/K; the pool mean offline) and ``s = 0.95``.
 ``floor=None`` gives the paper's original rule. ``decay`` multiplies the weights by the

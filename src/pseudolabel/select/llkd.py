@@ -4,7 +4,7 @@ Knowledge Distillation from Large Language Models via Unlabeled Data", arXiv 241
 LLKD keeps the samples a (large) teacher is confident about *and* the student is still unsure
 about: those are both likely correct and informative. Two class-wise dynamic thresholds follow
 the global training status and each class's progress. The paper's exact thresholds were not
-available; this is the reconstruction of METHODS.md §2.16 (FreeMatch-style global × MaxNorm)::
+available; this is the reconstruction of docs/methods/select.md, `llkd` (FreeMatch-style global × MaxNorm)::
 
     c_i = max p_i (teacher),  u_i = H(q_i)/log K (student),  ŷ_i = argmax p_i
     τ_T(y) = mean(c) · MaxNorm_y(mean_{ŷ=y} c)        τ_S(y) = mean(u) · MaxNorm_y(mean_{ŷ=y} u)

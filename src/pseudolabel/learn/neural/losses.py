@@ -1,4 +1,4 @@
-"""Loss terms of the consistency loop (METHODS.md §2.0, §2.3).
+"""Loss terms of the consistency loop (docs/neural.md).
 
 Normalisation convention (documented in docs/neural.md): the unsupervised loss is averaged over
 **all** unlabeled samples of the batch, ``L_u = Σ_i w_i CE(z_s,i, ŷ_i) / n_u`` (USB's

@@ -1,6 +1,6 @@
 """`ConsistencyClassifier`: the FixMatch family on CPU, on the user's own arrays, images or texts.
 
-One training step (METHODS.md §2.0; Sohn et al. 2020 "FixMatch", USB's hooks)::
+One training step (docs/neural.md; Sohn et al. 2020 "FixMatch", USB's hooks)::
 
     p_w   = softmax(teacher(weak(x_u)))                # teacher: the student, its EMA, or a multi-head EMA
     p_w   = refine_k(... refine_1(p_w))                # e.g. distribution alignment, running state per batch
