@@ -36,7 +36,7 @@ from pseudolabel.bench.features import Features, load_features
 from pseudolabel.bench.job import FULL, run_job
 from pseudolabel.bench.methods import METHODS, get_methods, missing
 from pseudolabel.bench.metrics import summarize
-from pseudolabel.data.datasets import ALL_DATASETS
+from pseudolabel.data.datasets import ALL_DATASETS, DEV_CONFIRM, DEV_TUNE
 
 QUICK_METHODS = [
     "supervised",
@@ -54,6 +54,16 @@ QUICK_METHODS = [
     "pseudolabel_graph_softmatch",
 ]
 
+DEV_METHODS = [
+    "supervised_tuned",
+    "fully_supervised",
+    "sklearn_self_training",
+    "sklearn_label_spreading",
+    "pseudolabel",
+]
+"""The development suite compares the default with the strong supervised floor and the two
+scikit-learn anchors (the issue's bar: beat the best of the three per cell)."""
+
 MATRIX_METHODS = [name for name, m in METHODS.items() if m.family == "matrix"]
 
 SUITES: dict[str, dict] = {
@@ -63,6 +73,13 @@ SUITES: dict[str, dict] = {
     "quick": {"datasets": ["digits", "mnist1d", "trec"], "methods": QUICK_METHODS, "seeds": 3, "labels_per_class": [4, 10]},
     # every dataset, every available method; hours (run it niced, in the background)
     "standard": {"datasets": list(ALL_DATASETS), "methods": None, "seeds": 5, "labels_per_class": [1, 4, 10, 25]},
+    # the development suite (docs: BENCHMARKS.md, "Development suite"): defaults are tuned on the tune
+    # group with seeds 0-4 and reported, frozen, on the confirm group with fresh seeds 100-104
+    "dev": {"datasets": [*DEV_TUNE, *DEV_CONFIRM], "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
+            "seed_start": {**dict.fromkeys(DEV_TUNE, 0), **dict.fromkeys(DEV_CONFIRM, 100)}},
+    "dev-tune": {"datasets": list(DEV_TUNE), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25]},
+    "dev-confirm": {"datasets": list(DEV_CONFIRM), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
+                    "seed_start": dict.fromkeys(DEV_CONFIRM, 100)},
     # every teacher × selector combination (about an hour with --n-jobs 2)
     "matrix": {
         "datasets": ["digits", "mnist1d", "ag_news", "trec"],
@@ -73,6 +90,13 @@ SUITES: dict[str, dict] = {
 }
 
 
+def _seeds(cfg: dict, dataset: str, n_seeds: int, seed_start: int | None) -> list[int]:
+    """The seeds of ``dataset``: ``seed_start`` if given, else the suite's start for it (the dev
+    suite gives the tune and confirm groups different seeds), then ``n_seeds`` consecutive ones."""
+    start = seed_start if seed_start is not None else cfg.get("seed_start", {}).get(dataset, 0)
+    return list(range(int(start), int(start) + n_seeds))
+
+
 def run_bench(
     suite: str = "quick",
     datasets: list[str] | None = None,
@@ -80,6 +104,7 @@ def run_bench(
     seeds: int | None = None,
     labels_per_class: list[int] | None = None,
     out_dir: str | Path = "results/bench",
+    seed_start: int | None = None,
     data_dir: str | Path | None = None,
     console=None,
     *,
@@ -145,7 +170,7 @@ def run_bench(
             runnable.append(m)
     if command is None:
         command = _command(suite, datasets if explicit_datasets else None, methods, seeds, labels_per_class, out_dir, data_dir,
-                           threads, n_jobs, timeout, update)
+                           threads, n_jobs, timeout, update, seed_start)
     results = {
         "suite": suite,
         "command": command,
@@ -157,9 +182,9 @@ def run_bench(
         "threads": {"per_run": threads, "n_jobs": n_jobs, "environment": env.thread_env(),
                     "embedding": "all cores (one-off, cached)"},
         "protocol": {
-            "seeds": list(range(n_seeds)),
+            "seeds": {name: _seeds(cfg, name, n_seeds, seed_start) for name in datasets},
             "labels_per_class": budgets,
-            "student": "standardised logistic regression (C=1, lbfgs, max_iter=1000)",
+            "student": "logistic regression (C=1, lbfgs, max_iter=1000) on standardised numeric columns, 0/1 columns unscaled",
             "timed": "fit + predict_proba on the test split, per run",
             "memory": "peak RSS of the run's worker process during fit + predict (VmHWM reset before fit); "
                       "fit_mb = peak minus RSS just before fit",
@@ -199,7 +224,7 @@ def run_bench(
                 jobs.append({"dataset": name, "budget": FULL, "method": m.name, "seed": 0})
                 continue
             for b in ok_budgets:
-                for s in range(n_seeds):
+                for s in _seeds(cfg, name, n_seeds, seed_start):
                     jobs.append({"dataset": name, "budget": b, "method": m.name, "seed": s})
         jobs.sort(key=lambda j: (j["budget"] == FULL, j["budget"] if j["budget"] != FULL else 0, j["seed"]))
         for rec in _execute(jobs, feats, threads, n_jobs, timeout, isolate, console):
@@ -372,13 +397,13 @@ def _progress(console, i: int, n: int, rec: dict) -> None:
 
 # ---------------------------------------------------------------------------- outputs
 def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads=1, n_jobs=1, timeout=None,
-             update=False) -> str:
+             update=False, seed_start=None) -> str:
     """The equivalent ``pseudolabel bench`` call (options at their default left out); flag names and
     defaults come from the command's one definition, :func:`pseudolabel.cli.bench.bench`."""
     # imported here, not at the top: the CLI imports this module
     from pseudolabel.cli.bench import command_line
 
-    return shlex.join(command_line(suite=suite, datasets=datasets, methods=methods, seeds=seeds,
+    return shlex.join(command_line(suite=suite, datasets=datasets, methods=methods, seeds=seeds, seed_start=seed_start,
                                    labels_per_class=labels_per_class, out=out_dir, data_dir=data_dir,
                                    threads=threads, n_jobs=n_jobs, timeout=timeout, update=update))
 

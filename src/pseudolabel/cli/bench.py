@@ -27,10 +27,11 @@ def _csv(values: list[str] | None) -> list[str] | None:
 
 
 def bench(
-    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours) or matrix (teacher × selector).")] = "quick",
+    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm.")] = "quick",
     datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets, comma separated or repeated.")] = None,
     methods: Annotated[list[str] | None, typer.Option("--methods", help="Methods, comma separated or repeated (see --list).")] = None,
-    seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (0..n-1).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (seed-start .. seed-start+n-1).")] = None,
+    seed_start: Annotated[int | None, typer.Option(help="First seed (default: the suite's; dev: 0 for the tune group, 100 for confirm).")] = None,
     labels_per_class: Annotated[list[str] | None, typer.Option("--labels-per-class", help="Label budgets, e.g. 1,4,10,25.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("results/bench"),
     data_dir: Annotated[Path | None, typer.Option(help="Folder with mnist/, ag_news/, sentence_cls/.")] = None,
@@ -56,6 +57,7 @@ def bench(
             datasets=_csv(datasets),
             methods=_csv(methods),
             seeds=seeds,
+            seed_start=seed_start,
             labels_per_class=[int(b) for b in budgets] if budgets else None,
             out_dir=out,
             data_dir=data_dir,

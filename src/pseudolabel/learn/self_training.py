@@ -26,22 +26,26 @@ self-training is kept: its pseudo-labels are what the user asked for.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy.stats import binomtest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from pseudolabel.core.audit import AuditRecord, HeldOut
 from pseudolabel.core.context import Context
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make
 from pseudolabel.core.selection import Selection, selection_to_record
+from pseudolabel.data.tabular import TabularEncoder
 from pseudolabel.learn.defaults import AUTO_CANDIDATES, FALLBACK_DEFAULTS, TEACHER_DEFAULTS
 from pseudolabel.ops.estimators import (
     accepts_sample_weight,
@@ -147,6 +151,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         returned. If no held-out row separates them (same rows right and wrong), self-training is
         kept. ``False`` disables the guard.
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
+    encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` = :class:`~pseudolabel.data.tabular.TabularEncoder`
+        (numeric columns imputed and standardised, categorical columns one-hot and unscaled), fitted
+        on every row given to ``fit`` (labeled and unlabeled; no labels); or any transformer. Arrays
+        are used as they are. ``encoder_`` is the fitted one (``None`` for array input).
+    threads : BLAS/OpenMP threads during ``fit`` and ``predict`` (``threadpoolctl``); one is
+        fastest for the many small fits here (on 2 cores one text fit took 14.7 s with the default
+        pools and 4.2 s with one thread). The exact kNN search still uses every core. ``None``
+        leaves the process's setting alone.
     random_state : seed for the folds and any randomised component.
     verbose : print one line per round.
     callback : called with each round's history entry (a dict) as soon as it is known, e.g. to
@@ -168,6 +180,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         labeled_weight: float = 1.0,
         fallback: float | bool = 0.2,
         unlabeled=-1,
+        encoder="auto",
+        threads: int | None = 1,
         random_state=None,
         verbose: int = 0,
         callback=None,
@@ -184,6 +198,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.labeled_weight = labeled_weight
         self.fallback = fallback
         self.unlabeled = unlabeled
+        self.encoder = encoder
+        self.threads = threads
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
@@ -236,18 +252,20 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, X_unlabeled=None):
-        """Fit on ``X`` with labels ``y`` (``unlabeled`` marks unlabeled rows) plus optional extra
-        unlabeled rows ``X_unlabeled``. Returns self."""
+        """Fit on ``X`` (array or DataFrame) with labels ``y`` (``unlabeled`` marks unlabeled rows)
+        plus optional extra unlabeled rows ``X_unlabeled``. Returns self."""
+        with _thread_limit(self.threads):
+            return self._fit(X, y, X_unlabeled)
+
+    def _fit(self, X, y, X_unlabeled):
         t_start = time.perf_counter()
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        X = validate_data(self, X, dtype=np.float64)
         classes, y_enc = encode_labels(y, self.unlabeled)
         check_consistent_length(X, y_enc)
-        if X_unlabeled is not None:
-            Xu = validate_data(self, X_unlabeled, reset=False, dtype=np.float64)
-            X = np.vstack([X, Xu])
-            y_enc = np.concatenate([y_enc, np.full(len(Xu), -1, dtype=np.int64)])
+        X = self._encode_X(X, X_unlabeled)
+        if len(X) > len(y_enc):  # the extra unlabeled rows
+            y_enc = np.concatenate([y_enc, np.full(len(X) - len(y_enc), -1, dtype=np.int64)])
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         if len(classes) < 2 or len(pool) == 0:
@@ -553,10 +571,45 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             config=self.config_,
         )
 
+    # ------------------------------------------------------------------ inputs
+    def _encode_X(self, X, X_unlabeled=None) -> np.ndarray:
+        """Fitting: a DataFrame goes through the encoder (fitted on every row, labeled and
+        unlabeled), an array is validated; the extra unlabeled rows are appended."""
+        frames = isinstance(X, pd.DataFrame)
+        if frames and X_unlabeled is not None and not isinstance(X_unlabeled, pd.DataFrame):
+            raise TypeError("X is a DataFrame, so X_unlabeled must be one too (with the same columns)")
+        if not frames or self.encoder is None:
+            self.encoder_ = None
+            X = validate_data(self, X, dtype=np.float64)
+            if X_unlabeled is not None:
+                X = np.vstack([X, validate_data(self, X_unlabeled, reset=False, dtype=np.float64)])
+            return X
+        frame = X if X_unlabeled is None else pd.concat([X, X_unlabeled], ignore_index=True)
+        encoder = TabularEncoder() if isinstance(self.encoder, str) and self.encoder == "auto" else clone(self.encoder)
+        encoded = np.asarray(encoder.fit_transform(frame), dtype=np.float64)
+        self.encoder_ = encoder
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        return encoded
+
+    def _transform_X(self, X) -> np.ndarray:
+        """Prediction-time rows in the fitted representation."""
+        if getattr(self, "encoder_", None) is not None:
+            if not isinstance(X, pd.DataFrame):
+                raise TypeError(
+                    "this model was fitted on a DataFrame; pass a DataFrame with the columns "
+                    f"{list(self.feature_names_in_)[:10]}{' …' if len(self.feature_names_in_) > 10 else ''}"
+                )
+            return np.asarray(self.encoder_.transform(X), dtype=np.float64)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "estimator_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with _thread_limit(self.threads):
+            return self._predict_proba(self._transform_X(X))
+
+    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = expand_proba(self.estimator_.predict_proba(X), self.estimator_.classes_, len(self.classes_))
         if self.teacher_ is not None and self.teacher_weight_ > 0:
             p = (1 - self.teacher_weight_) * p + self.teacher_weight_ * self.teacher_.predict_proba(X)
@@ -573,6 +626,11 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _thread_limit(threads: int | None):
+    """BLAS/OpenMP pools capped at ``threads`` for the duration (``None``: no change)."""
+    return contextlib.nullcontext() if threads is None else threadpool_limits(limits=int(threads))
 
 
 def _select(selector, probs: np.ndarray, ctx: Context) -> Selection:
