@@ -17,11 +17,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+BANK_MOMENTUM = 0.7
+"""EMA momentum of a bank entry: USB's SimMatch for small labeled sets (``momentum=0`` overwrites,
+the ImageNet recipe of Zheng et al. 2022)."""
+
 
 class LabeledBank:
     """Projections of all labeled samples (``(n_labeled, dim)``, unit rows) and their classes."""
 
-    def __init__(self, labels: torch.Tensor, dim: int, momentum: float = 0.7, generator: torch.Generator | None = None):
+    def __init__(self, labels: torch.Tensor, dim: int, momentum: float = BANK_MOMENTUM, generator: torch.Generator | None = None):
         self.labels = torch.as_tensor(labels, dtype=torch.long)
         self.momentum = momentum
         self.feats = F.normalize(torch.randn(len(self.labels), dim, generator=generator), dim=1)
