@@ -100,13 +100,6 @@ def _image_array(est, a: np.ndarray, fitting: bool) -> np.ndarray:
     return a
 
 
-def select_rows(X, index: np.ndarray):
-    """Rows ``index`` of raw ``X`` (a tensor, an array or a sequence of texts), in the same form."""
-    if isinstance(X, torch.Tensor):
-        return X[torch.from_numpy(np.asarray(index, dtype=np.int64))]
-    return np.asarray(X, dtype=object if is_text(X) else None)[index]
-
-
 def _text_unlabeled(y: np.ndarray) -> np.ndarray:
     """The strings ``"-1"`` in a string or object column (a text file's way of writing -1)."""
     if y.dtype.kind not in "OUS":

@@ -185,7 +185,8 @@ class TrainingRun:
             self.total = est.max_epochs * self.steps_per_epoch if est.max_epochs is not None else None
         if self.total is None and est.max_time is None:
             raise ValueError("set a training budget: max_epochs, max_steps or max_time")
-        self.max_rounds = est.max_epochs  # the context's max_rounds
+        # the epochs the budget allows: the context's max_rounds (schedules such as GRIP's or P²OT's ramp)
+        self.max_rounds = est.max_epochs if self.total is None else math.ceil(self.total / self.steps_per_epoch)
         self.state = TrainState()
 
         self.y_t = torch.from_numpy(y_enc)
@@ -204,6 +205,39 @@ class TrainingRun:
     @property
     def selector(self):
         return self.pseudo.selector
+
+    def check_pipeline(self) -> None:
+        """Run copies of the refiners and selector once, before training, on pool rows scored by
+        the untrained network with the context a training step passes (the end-of-fit context for
+        a supervised-only run), so that a component that cannot work in this loop fails now,
+        saying why, instead of after training. The real components and every RNG are untouched."""
+        data = self.data
+        if not len(data.pool):
+            return
+        rows, lab = data.pool[: self.Bu], data.train_lab[: self.B]
+        was = self.net.training
+        self.net.eval()
+        with torch.no_grad():
+            f_u, z_u = self.net(data.Xt[rows])
+            f_l, _ = self.net(data.Xt[lab])
+        self.net.train(was)
+        member = torch.softmax(z_u.float(), dim=-1)
+        ctx = build_context(
+            idx=np.arange(len(rows)), features=f_u, labeled_features=f_l, labeled_y=data.y_enc[lab],
+            student_probs=torch.softmax(z_u.mean(0), -1), member_probs=member, round=0, max_rounds=self.max_rounds,
+            full_pool=not self.unsup,
+        )
+        copies = PseudoLabeler(copy.deepcopy(self.refiners), copy.deepcopy(self.selector), self.pseudo.classes,
+                               self.pseudo.source)
+        try:
+            copies(member.mean(dim=0).double().numpy(), ctx, update=True, index=rows, round=0)
+        except (ValueError, TypeError, KeyError) as exc:
+            why = ""
+            if self.max_rounds is None:
+                why = (" This fit's only budget is max_time, so the number of epochs (the context's max_rounds) is "
+                       "unknown; set max_epochs or max_steps.")
+            raise ValueError(f"refine={self.est.refine!r} / select={self.est.select!r} cannot run in "
+                             f"ConsistencyClassifier's training loop: {exc}{why}") from exc
 
     # ------------------------------------------------------------------ checkpoint
     def checkpoint(self, fingerprint: str) -> dict:

@@ -43,9 +43,15 @@ from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import register
 from pseudolabel.learn.neural import defaults as D
 from pseudolabel.learn.neural.checkpoint import load_checkpoint, save_checkpoint
-from pseudolabel.learn.neural.inputs import encode_y, input_kind, select_rows, to_tensor
+from pseudolabel.learn.neural.inputs import encode_y, input_kind, to_tensor
 from pseudolabel.learn.neural.loop import FitData, TrainingRun
-from pseudolabel.learn.neural.pseudo import PseudoLabeler, build_context, forward, head_disagreement
+from pseudolabel.learn.neural.pseudo import (
+    PseudoLabeler,
+    build_context,
+    forward,
+    head_disagreement,
+    row_outputs,
+)
 from pseudolabel.learn.neural.state import Progress
 from pseudolabel.learn.neural.wise import check_alpha, interpolate_state
 from pseudolabel.ops.hashing import fingerprint
@@ -262,6 +268,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         t_start = time.perf_counter()
         data = self._prepare(X, y, sample_weight, n_classes)
         run = TrainingRun(self, data, self.classes_)
+        run.check_pipeline()
         self.network_ = run.net
         self.base_lr_, self.steps_per_epoch_ = run.base_lr, run.steps_per_epoch
         self.weak_, self.strong_ = run.weak, run.strong
@@ -410,8 +417,9 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.max_rounds_ = run.max_rounds
         self.train_seconds_ = st.elapsed
         self.n_fit_rows_ = len(data.y_enc)
-        unl = data.unlabeled
-        self.pseudo_labels_ = self._pseudo_labels(data.Xt[unl], unl, offline=not run.unsup)
+        self.labeled_index_ = data.train_lab
+        self.y_encoded_ = data.y_enc
+        self.pseudo_labels_ = self._final_pseudo_labels(data.Xt, offline=not run.unsup)
 
     def interpolated(self, alpha: float, X=None) -> ConsistencyClassifier:
         """A copy of this fitted model whose weights are ``(1 − α)·θ_start + α·θ_trained`` (WiSE-FT),
@@ -426,31 +434,43 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         if X is None:
             del out.pseudo_labels_
             return out
-        index = self.pseudo_labels_.index
         if len(X) != self.n_fit_rows_:
             raise ValueError(f"X must be the {self.n_fit_rows_} rows the model was fitted on, got {len(X)}")
-        rows = select_rows(X, index)  # only the unlabeled rows (texts: only they get tokenised)
         with _torch_threads(self.n_threads):
-            out.pseudo_labels_ = out._pseudo_labels(out._to_tensor(rows, fitting=False), index)
+            out.pseudo_labels_ = out._final_pseudo_labels(out._to_tensor(X, fitting=False))
         return out
 
-    def _pseudo_labels(self, Xu: torch.Tensor, index: np.ndarray, offline: bool = False) -> PseudoLabels:
-        """Pseudo-labels of the unlabeled rows from the returned model, refined and weighted by the
-        trained refiners/selector (their state as training left it; no further update). After a
-        supervised-only run (``offline``) they never saw a batch, so they are updated once on the
-        whole pool, as in a self-training round."""
-        K = len(self.classes_)
+    def _final_pseudo_labels(self, Xt: torch.Tensor, offline: bool = False) -> PseudoLabels:
+        """``pseudo_labels_`` of the unlabeled rows.
+
+        The returned model's probabilities, refined and weighted by the trained refiners/selector
+        (their state as training left it; no further update) with the same kind of context as a
+        training step (``pseudo`` module docstring). After a supervised-only run (``offline``) they
+        never saw a batch, so they are updated once on the unlabeled rows, as in a self-training
+        round.
+        """
+        y_enc, val = self.y_encoded_, self.heldout_index_
+        unl = np.flatnonzero(y_enc < 0)
+        pool = np.sort(np.concatenate([unl, val]))
+        lab = self.labeled_index_
+        lab_features, _ = forward(self.model_, Xt[lab], self.eval_batch_size, features=True)
         source = f"neural-{self.teacher}"
-        if len(index) == 0:
-            return PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_, source=source)
-        m = self._forward_probs(self.model_, Xu)
-        p = m.mean(axis=0)
-        ctx = build_context(idx=np.arange(len(p)), features=None, labeled_features=None, labeled_y=None,
-                            student_probs=p, member_probs=m, round=self.best_epoch_, max_rounds=self.max_epochs,
-                            full_pool=True)
-        extras = {"head_disagreement": head_disagreement(m)} if m.shape[0] > 1 else {}
-        pseudo = PseudoLabeler(self.refiners_, self.selector_, self.classes_, source)
-        return pseudo(p, ctx, update=offline, index=index, round=self.best_epoch_ or 0, extras=extras)
+
+        def label(rows: np.ndarray, pseudo: PseudoLabeler, update: bool) -> PseudoLabels:
+            if len(rows) == 0:
+                K = len(self.classes_)
+                return PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_, source=source)
+            out = row_outputs(self.model_, self.network_, Xt[rows], self.eval_batch_size)
+            ctx = build_context(
+                idx=np.searchsorted(pool, rows), features=out.features, labeled_features=lab_features,
+                labeled_y=y_enc[lab], student_probs=out.student_probs, member_probs=out.members,
+                round=self.best_epoch_, max_rounds=self.max_rounds_, full_pool=True,
+            )
+            extras = {"head_disagreement": head_disagreement(out.members)} if out.members.shape[0] > 1 else {}
+            return pseudo(out.members.mean(axis=0), ctx, update=update, index=rows, round=self.best_epoch_ or 0,
+                          extras=extras)
+
+        return label(unl, PseudoLabeler(self.refiners_, self.selector_, self.classes_, source), offline)
 
     # ================================================================== predict
     def _forward_probs(self, model, Xt: torch.Tensor) -> np.ndarray:
