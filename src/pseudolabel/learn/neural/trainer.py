@@ -39,6 +39,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from pseudolabel.core.audit import AuditRecord, HeldOut
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import register
 from pseudolabel.learn.neural import defaults as D
@@ -57,6 +58,14 @@ from pseudolabel.learn.neural.wise import check_alpha, interpolate_state
 from pseudolabel.ops.hashing import fingerprint
 
 TEACHERS = ("student", "ema", "multihead", "start")
+
+HELDOUT_SOURCE = "pseudo-labels of held-out rows (returned model, trained refiners and selector)"
+"""``HeldOut.source`` of the audit record: what the held-out rows' labels are."""
+
+AUDIT_CONFIG = ("teacher", "n_heads", "refine", "select", "temperature", "lambda_u", "fairness_weight", "simmatch_weight",
+                "shrink_weight", "max_epochs", "max_steps", "max_time", "validation_fraction", "selection_tolerance",
+                "wise_alpha", "random_state")
+"""Parameters shown as the configuration in the audit record."""
 
 @contextlib.contextmanager
 def _torch_threads(n: int | None):
@@ -412,6 +421,7 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.bank_ = next((t.bank for t in run.terms if hasattr(t, "bank")), None)
         self.history_ = list(st.history)
         self.best_epoch_ = st.best_epoch if st.best is not None else st.epoch
+        self.model_selection_ = self._selection_decision(st, len(data.val))
         self.n_epochs_ = st.epoch
         self.n_steps_ = st.step
         self.max_rounds_ = run.max_rounds
@@ -419,35 +429,58 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
         self.n_fit_rows_ = len(data.y_enc)
         self.labeled_index_ = data.train_lab
         self.y_encoded_ = data.y_enc
-        self.pseudo_labels_ = self._final_pseudo_labels(data.Xt, offline=not run.unsup)
+        self.pseudo_labels_, self.heldout_ = self._final_pseudo_labels(data.Xt, offline=not run.unsup)
+
+    def _selection_decision(self, st, n_val: int) -> dict:
+        """How the returned epoch was chosen (the audit record's ``decision``)."""
+        if st.best is not None:
+            rule = "latest epoch within the tolerance of the best held-out accuracy"
+        elif not self.select_best:
+            rule = "last epoch (select_best=False)"
+        else:
+            rule = "last epoch (no held-out labels)"
+        chosen = next((e for e in st.history if e["epoch"] == self.best_epoch_), None)
+        return {
+            "rule": rule,
+            "chosen_epoch": self.best_epoch_,
+            "heldout_accuracy": chosen["heldout_accuracy"] if chosen is not None else float("nan"),
+            "best_heldout_accuracy": st.best_acc if st.best is not None else float("nan"),
+            "tolerance": self._tolerance(st.best_acc, n_val) if st.best is not None else float("nan"),
+            "n_heldout": n_val,
+            "wise_alpha": float(self.wise_alpha),
+            "fallback": False,
+        }
 
     def interpolated(self, alpha: float, X=None) -> ConsistencyClassifier:
         """A copy of this fitted model whose weights are ``(1 − α)·θ_start + α·θ_trained`` (WiSE-FT),
-        without refitting. Pass the training ``X`` to recompute ``pseudo_labels_`` from the new
-        weights; without it the copy has none (the old ones belong to other weights)."""
+        without refitting. Pass the training ``X`` to recompute ``pseudo_labels_`` (and the audit's
+        held-out rows) from the new weights; without it the copy has none (the old ones belong to
+        other weights)."""
         check_is_fitted(self, "trained_state_")
         out = copy.copy(self)
         out.wise_alpha = float(alpha)
         out.model_ = copy.deepcopy(self.model_)
         out.model_.load_state_dict(interpolate_state(self.start_state_, self.trained_state_, alpha))
         out.refiners_, out.selector_ = copy.deepcopy(self.refiners_), copy.deepcopy(self.selector_)
+        out.model_selection_ = {**self.model_selection_, "wise_alpha": float(alpha)}
         if X is None:
             del out.pseudo_labels_
+            out.heldout_ = None
             return out
         if len(X) != self.n_fit_rows_:
             raise ValueError(f"X must be the {self.n_fit_rows_} rows the model was fitted on, got {len(X)}")
         with _torch_threads(self.n_threads):
-            out.pseudo_labels_ = out._final_pseudo_labels(out._to_tensor(X, fitting=False))
+            out.pseudo_labels_, out.heldout_ = out._final_pseudo_labels(out._to_tensor(X, fitting=False))
         return out
 
-    def _final_pseudo_labels(self, Xt: torch.Tensor, offline: bool = False) -> PseudoLabels:
-        """``pseudo_labels_`` of the unlabeled rows.
+    def _final_pseudo_labels(self, Xt: torch.Tensor, offline: bool = False) -> tuple[PseudoLabels, HeldOut | None]:
+        """``pseudo_labels_`` of the unlabeled rows and the held-out rows' record for the audit.
 
         The returned model's probabilities, refined and weighted by the trained refiners/selector
         (their state as training left it; no further update) with the same kind of context as a
         training step (``pseudo`` module docstring). After a supervised-only run (``offline``) they
         never saw a batch, so they are updated once on the unlabeled rows, as in a self-training
-        round.
+        round. The held-out rows go through copies of the components, which stay as they are.
         """
         y_enc, val = self.y_encoded_, self.heldout_index_
         unl = np.flatnonzero(y_enc < 0)
@@ -470,7 +503,34 @@ class ConsistencyClassifier(ClassifierMixin, BaseEstimator):
             return pseudo(out.members.mean(axis=0), ctx, update=update, index=rows, round=self.best_epoch_ or 0,
                           extras=extras)
 
-        return label(unl, PseudoLabeler(self.refiners_, self.selector_, self.classes_, source), offline)
+        record = label(unl, PseudoLabeler(self.refiners_, self.selector_, self.classes_, source), offline)
+        if not len(val):
+            return record, None
+        copies = PseudoLabeler(copy.deepcopy(self.refiners_), copy.deepcopy(self.selector_), self.classes_, source)
+        held = label(val, copies, False)
+        return record, HeldOut(y_enc[val], held.label, held.weight, held.confidence, HELDOUT_SOURCE)
+
+    # ================================================================== audit
+    def audit_record(self) -> AuditRecord:
+        """What the report shows (``pseudolabel.audit.report.render_report(clf)``): pseudo-labels of
+        the unlabeled rows, the held-out rows' pseudo-labels from the returned model, the epochs,
+        the chosen epoch and how it was chosen."""
+        check_is_fitted(self, "model_")
+        if not hasattr(self, "pseudo_labels_"):
+            raise ValueError("this model has no pseudo-labels (interpolated() without X); pass the training X to "
+                             "interpolated() to recompute them")
+        return AuditRecord(
+            classes=self.classes_,
+            pseudo_labels=self.pseudo_labels_,
+            n_labeled=len(self.labeled_index_) + len(self.heldout_index_),
+            n_unlabeled=len(self.pseudo_labels_),
+            heldout=self.heldout_,
+            history=self.history_,
+            step="epoch",
+            chosen_step=self.best_epoch_,
+            decision=dict(self.model_selection_),
+            config={k: str(v) for k, v in self.get_params(deep=False).items() if k in AUDIT_CONFIG},
+        )
 
     # ================================================================== predict
     def _forward_probs(self, model, Xt: torch.Tensor) -> np.ndarray:
