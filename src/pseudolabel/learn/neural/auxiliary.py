@@ -28,7 +28,9 @@ import torch
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.learn.neural.losses import consistency_loss, fairness_loss
 from pseudolabel.learn.neural.shrinkmatch import shrink_loss
-from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss, simmatch_targets
+from pseudolabel.learn.neural.simmatch import LabeledBank, instance_loss
+from pseudolabel.ops import simmatch as simmatch_ops
+from pseudolabel.ops.simplex import softmax
 
 FAIRNESS_WEIGHT = 0.01
 """Weight of FreeMatch's self-adaptive fairness term with a FreeMatch selector (``fairness_weight="auto"``):
@@ -160,10 +162,11 @@ class SimMatchTerm(UnsupervisedTerm):
         if batch.epoch == 0:  # USB: the bank is meaningful after one epoch
             return
         e_w = batch.teacher.embed(batch.f_uw).detach()
-        sim_w = e_w @ self.bank.feats.T / self.temperature
-        p_hat, self._q_hat = simmatch_targets(targets.p_t, sim_w, self.bank.labels, self.alpha)
-        targets.p_t = p_hat.float()
-        targets.p = p_hat.double().numpy()
+        q = softmax((e_w @ self.bank.feats.T / self.temperature).double().numpy(), axis=1)  # instance similarity
+        labels = self.bank.labels.numpy()
+        p_hat = simmatch_ops.simmatch_targets(targets.p, simmatch_ops.aggregate(q, labels, targets.p.shape[1]), self.alpha)
+        self._q_hat = torch.from_numpy(simmatch_ops.unfold(q, targets.p, labels)).float()
+        targets.p, targets.p_t = p_hat, torch.from_numpy(p_hat).float()
 
     def loss(self, batch, targets):
         if self._q_hat is None:
