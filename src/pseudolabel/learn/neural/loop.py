@@ -56,14 +56,6 @@ class FitData:
     val: np.ndarray
     pool: np.ndarray
 
-    @property
-    def unlabeled(self) -> np.ndarray:
-        return np.flatnonzero(self.y_enc < 0)
-
-    def pool_positions(self, rows: np.ndarray) -> np.ndarray:
-        """Positions of ``rows`` (pool rows) in ``pool``: the ``idx`` of a context."""
-        return np.searchsorted(self.pool, rows)
-
 
 def has_batchnorm(module: torch.nn.Module) -> bool:
     return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
@@ -115,7 +107,7 @@ def build_components(refine, select, n_pool: int) -> tuple[list, object]:
     return refiners, sel
 
 
-def build_terms(est, sel, n_classes: int, labels: np.ndarray, bank_pos: np.ndarray, gen) -> list[UnsupervisedTerm]:
+def build_terms(est, sel, labels: np.ndarray, bank_pos: np.ndarray, gen) -> list[UnsupervisedTerm]:
     """The active terms of the unsupervised loss, in the order their parts are summed."""
     terms: list[UnsupervisedTerm] = []
     if est.simmatch_weight > 0:
@@ -171,7 +163,7 @@ class TrainingRun:
         self.gen = torch.Generator().manual_seed(int(est.random_state))
         bank_pos = np.full(len(y_enc), -1, dtype=np.int64)
         bank_pos[train_lab] = np.arange(len(train_lab))
-        self.terms = build_terms(est, sel, K, y_enc[train_lab], bank_pos, self.gen)
+        self.terms = build_terms(est, sel, y_enc[train_lab], bank_pos, self.gen)
         self.unsup = len(pool) > 0 and any(t.uses_pool for t in self.terms)
 
         self.B = int(est.batch_size)
@@ -197,6 +189,7 @@ class TrainingRun:
         self.concat_teacher = est.teacher == "student" and has_batchnorm(net)
         self.teacher_model = net if est.teacher == "student" else self.fixed if self.fixed is not None else self.ema.module
         self._t0 = time.perf_counter()
+        self._lr = float("nan")  # the last step's learning rate (logged per epoch)
 
     @property
     def refiners(self) -> list:
@@ -283,15 +276,14 @@ class TrainingRun:
         self.net.train()
         stats = EpochStats()
         perm = torch.randperm(len(self.data.pool), generator=self.gen) if self.unsup else None
-        lr = float("nan")
         for s in range(self.steps_per_epoch):
             if self.out_of_budget():
                 break
-            lr = self.step(s, perm, stats)
+            self._lr = self.step(s, perm, stats)
             progress.step(stats)
         self.state.epoch += 1
         self.state.elapsed = time.perf_counter() - self._t0
-        return stats, lr
+        return stats, self._lr
 
     def step(self, s: int, perm: torch.Tensor | None, stats: EpochStats) -> float:
         """One optimiser step on a labeled batch (and the ``s``-th unlabeled batch of ``perm``)."""
