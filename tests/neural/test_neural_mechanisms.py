@@ -83,6 +83,25 @@ def test_simmatch_targets_known_answers():
     assert instance_loss(q_hat, sim).item() > 0
 
 
+def test_simmatch_targets_wrapper_agrees_with_the_torch_formula_and_the_ops_kernel():
+    from pseudolabel.ops import simmatch as ops
+    from pseudolabel.ops.simplex import softmax
+
+    g = torch.Generator().manual_seed(1)
+    probs = torch.softmax(torch.randn(7, 4, generator=g), 1)
+    sim = torch.randn(7, 9, generator=g) / 0.1
+    labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 3])
+    p_hat, q_hat = simmatch_targets(probs, sim, labels, alpha=0.8)
+    assert p_hat.dtype == probs.dtype and q_hat.dtype == sim.dtype
+    q = torch.softmax(sim, 1)  # the torch formula the wrapper replaced
+    ref_q = q * probs[:, labels]
+    assert torch.allclose(p_hat, 0.8 * probs + 0.2 * q @ torch.nn.functional.one_hot(labels, 4).float(), atol=1e-6)
+    assert torch.allclose(q_hat, ref_q / ref_q.sum(1, keepdim=True), atol=1e-6)
+    qn, pn = softmax(sim.double().numpy(), axis=1), probs.double().numpy()
+    assert np.allclose(p_hat.numpy(), ops.simmatch_targets(pn, ops.aggregate(qn, labels.numpy(), 4), 0.8), atol=1e-7)
+    assert np.allclose(q_hat.numpy(), ops.unfold(qn, pn, labels.numpy()), atol=1e-7)
+
+
 def test_labeled_bank_update_and_round_trip():
     bank = LabeledBank(torch.tensor([0, 1, 1]), 4, momentum=0.0, generator=torch.Generator().manual_seed(0))
     bank.update(torch.tensor([1]), torch.tensor([[3.0, 0.0, 0.0, 4.0]]))

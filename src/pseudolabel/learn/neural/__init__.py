@@ -1,9 +1,14 @@
 """Neural students trained by weak/strong consistency with online pseudo-labels (needs torch).
 
-``ConsistencyClassifier`` is the estimator; the modules hold one mechanism each: ``augment``
-(views), ``models`` (backbones + heads), ``ema`` (EMA teacher), ``simmatch``, ``shrinkmatch``,
-``losses``, ``text`` (MiniLM backbone / frozen embeddings), ``wise`` (WiSE-FT weight interpolation)
-and ``checkpoint``.
+``ConsistencyClassifier`` (``trainer``) is the estimator. Its parts: ``inputs`` (input kinds,
+tensors, labels), ``loop`` (the components of a fit and the training step), ``optim``
+(optimiser, learning-rate schedule, unsupervised ramp-up), ``state`` (``TrainState``, epoch
+statistics), ``auxiliary`` (the terms of the unsupervised loss: consistency, SimMatch,
+ShrinkMatch, FreeMatch fairness), ``pseudo`` (context → refiners → selector → record, per step and
+at the end), ``defaults`` (default hyper-parameters and where they come from). One mechanism per
+module besides: ``augment`` (views), ``models`` (backbones + heads), ``ema`` (EMA teacher),
+``simmatch``, ``shrinkmatch``, ``losses``, ``text`` (MiniLM backbone / frozen embeddings),
+``wise`` (WiSE-FT weight interpolation) and ``checkpoint``.
 """
 
 from pseudolabel.learn.neural.augment import (

@@ -6,37 +6,18 @@ torch RNG behind dropout), the running state of refiners and selectors (``state_
 SimMatch bank, the ShrinkMatch ratio, the history and the best model so far. Resuming from the
 end of epoch ``e`` therefore replays epochs ``e+1, ...`` bit for bit. Files are written
 atomically (temporary file, then rename), so a run killed while saving keeps the previous one.
+What goes in is assembled by ``loop.TrainingRun.checkpoint``; the data's content hash
+(``pseudolabel.ops.hashing.fingerprint``) refuses a resume on different data.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 FORMAT = 1
-
-
-def fingerprint(X, y) -> str:
-    """Content hash of the training data (shape + bytes, or the strings), to refuse resuming on
-    different data."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in (X, y):
-        if isinstance(part, list | tuple) and part and isinstance(part[0], str):
-            for s in part:
-                h.update(s.encode("utf-8"))
-                h.update(b"\x00")
-            continue
-        a = np.ascontiguousarray(np.asarray(part))
-        h.update(str((a.shape, a.dtype.str)).encode())
-        if a.dtype == object:
-            h.update(repr(a.tolist()).encode())
-        else:
-            h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:

@@ -8,7 +8,8 @@ weak-view embedding ``e`` the instance "teacher" is ``q = softmax(e·Bᵀ / T)``
 * unfolding (class → instance): ``q̂_j ∝ q_j · p[y_j]``, the target of the instance consistency
   loss ``CE(q̂, softmax(e_s·Bᵀ / T))`` on the strong view.
 
-As in USB for small datasets, the bank is written from the online model's labeled-batch
+The maths is :mod:`pseudolabel.ops.simmatch` (shared with the offline SimMatch teacher). As in
+USB for small datasets, the bank is written from the online model's labeled-batch
 projections with a 0.7 EMA per entry (``momentum=0`` overwrites, the ImageNet recipe).
 """
 
@@ -17,11 +18,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from pseudolabel.ops import simmatch as simmatch_ops
+from pseudolabel.ops.simplex import softmax
+
+BANK_MOMENTUM = 0.7
+"""EMA momentum of a bank entry: USB's SimMatch for small labeled sets (``momentum=0`` overwrites,
+the ImageNet recipe of Zheng et al. 2022)."""
+
 
 class LabeledBank:
     """Projections of all labeled samples (``(n_labeled, dim)``, unit rows) and their classes."""
 
-    def __init__(self, labels: torch.Tensor, dim: int, momentum: float = 0.7, generator: torch.Generator | None = None):
+    def __init__(self, labels: torch.Tensor, dim: int, momentum: float = BANK_MOMENTUM, generator: torch.Generator | None = None):
         self.labels = torch.as_tensor(labels, dtype=torch.long)
         self.momentum = momentum
         self.feats = F.normalize(torch.randn(len(self.labels), dim, generator=generator), dim=1)
@@ -44,19 +52,21 @@ class LabeledBank:
 
 
 def simmatch_targets(probs: torch.Tensor, sim_logits: torch.Tensor, bank_labels: torch.Tensor, alpha: float = 0.9):
-    """Aggregated class targets ``p̂`` and unfolded instance targets ``q̂``.
+    """Aggregated class targets ``p̂`` and unfolded instance targets ``q̂`` (torch in, torch out).
 
     probs : (n, K) class probabilities of the weak view (after distribution alignment).
     sim_logits : (n, N_bank) ``e·Bᵀ / T`` of the weak view.
+
+    A thin wrapper of the NumPy kernels :mod:`pseudolabel.ops.simmatch` (the targets take no
+    gradient), computed in float64 and returned in the inputs' dtypes; the trainer calls the
+    kernels directly (``auxiliary.SimMatchTerm``).
     """
-    q = torch.softmax(sim_logits, dim=1)
-    onehot = F.one_hot(bank_labels, probs.shape[1]).to(q.dtype)
-    agg = q @ onehot
-    p_hat = alpha * probs + (1.0 - alpha) * agg
-    factor = probs[:, bank_labels]  # p[y_j] for every bank item j
-    q_hat = q * factor
-    q_hat = q_hat / q_hat.sum(dim=1, keepdim=True).clamp_min(1e-12)
-    return p_hat, q_hat
+    q = softmax(sim_logits.detach().double().numpy(), axis=1)
+    p = probs.detach().double().numpy()
+    labels = bank_labels.detach().numpy()
+    p_hat = simmatch_ops.simmatch_targets(p, simmatch_ops.aggregate(q, labels, p.shape[1]), alpha)
+    q_hat = simmatch_ops.unfold(q, p, labels)
+    return torch.from_numpy(p_hat).to(probs.dtype), torch.from_numpy(q_hat).to(sim_logits.dtype)
 
 
 def instance_loss(q_hat: torch.Tensor, sim_logits_strong: torch.Tensor) -> torch.Tensor:
