@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from pseudolabel.bench.dev import markdown_section as dev_markdown_section
 from pseudolabel.bench.metrics import COVERAGE_GRID, summarize
 
 FULL = "all"
@@ -102,6 +103,7 @@ def markdown(results: dict) -> str:
     datasets = list(results.get("datasets", {}))
     if datasets:
         lines += _summary_table(results, idx, datasets)
+    lines += dev_markdown_section(results)
     lines += _matrix_section(results, idx, datasets)
     for d in datasets:
         lines += _dataset_section(results, idx, d)

@@ -134,6 +134,10 @@ def run_bench(
     from rich.console import Console
 
     console = console or Console()
+    if suite == "speed":
+        from pseudolabel.bench.speed import run_speed
+
+        return run_speed(out_dir, repeats=int(seeds or 3), console=console)
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
     cfg = SUITES[suite]

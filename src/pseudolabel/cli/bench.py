@@ -27,7 +27,7 @@ def _csv(values: list[str] | None) -> list[str] | None:
 
 
 def bench(
-    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm.")] = "quick",
+    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm, speed (default fit vs scikit-learn on a 30k × 100 table; --seeds = repeats).")] = "quick",
     datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets, comma separated or repeated.")] = None,
     methods: Annotated[list[str] | None, typer.Option("--methods", help="Methods, comma separated or repeated (see --list).")] = None,
     seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (seed-start .. seed-start+n-1).")] = None,

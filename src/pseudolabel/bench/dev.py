@@ -1,0 +1,76 @@
+"""The development suite's verdict: does the default gain on data it was never tuned on?
+
+Per (dataset, budget) cell, means over seeds of the default (``pseudolabel``), the strong supervised
+floor (``supervised_tuned``) and the two scikit-learn anchors; ``gain`` = default − the best of the
+three, ``vs floor`` = default − supervised_tuned. The bar (issue "a default that gains"): on the
+confirm group, the mean gain over cells is ≥ 2 points and no cell's ``vs floor`` is below −1 point.
+Tune and confirm groups are reported separately (``pseudolabel.data.datasets.DEV_TUNE`` /
+``DEV_CONFIRM``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pseudolabel.data.datasets import DEV_CONFIRM, DEV_TUNE
+
+DEFAULT = "pseudolabel"
+FLOOR = "supervised_tuned"
+ANCHORS = ("supervised_tuned", "sklearn_self_training", "sklearn_label_spreading")
+MIN_MEAN_GAIN = 2.0
+"""Points of accuracy the default must gain over the best anchor, averaged over confirm cells."""
+MAX_CELL_LOSS = 1.0
+"""Points below the supervised floor no confirm cell may fall (mean over seeds)."""
+
+
+def _means(results: dict) -> dict[tuple, dict[str, float]]:
+    cells: dict[tuple, dict[str, list]] = {}
+    for r in results.get("runs", []):
+        if r.get("status") != "ok" or r.get("budget") == "all":
+            continue
+        cells.setdefault((r["dataset"], r["budget"]), {}).setdefault(r["method"], []).append(r["metrics"]["accuracy"])
+    return {k: {m: 100.0 * float(np.mean(v)) for m, v in ms.items()} for k, ms in cells.items()}
+
+
+def verdict(results: dict) -> dict:
+    """Per group: the cells, the mean gain, the worst cell against the floor and whether the bar is met."""
+    means = _means(results)
+    out = {}
+    for group, names in (("tune", DEV_TUNE), ("confirm", DEV_CONFIRM)):
+        rows = []
+        for (d, b), m in sorted(means.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+            if d not in names or DEFAULT not in m or not all(a in m for a in ANCHORS):
+                continue
+            best = max(ANCHORS, key=lambda a: m[a])
+            rows.append({"dataset": d, "budget": b, **{a: m[a] for a in ANCHORS}, DEFAULT: m[DEFAULT],
+                         "best_anchor": best, "gain": m[DEFAULT] - m[best], "vs_floor": m[DEFAULT] - m[FLOOR]})
+        if not rows:
+            continue
+        mean_gain = float(np.mean([r["gain"] for r in rows]))
+        worst = min(rows, key=lambda r: r["vs_floor"])
+        out[group] = {"cells": rows, "mean_gain": mean_gain, "worst_vs_floor": worst["vs_floor"],
+                      "worst_cell": f"{worst['dataset']} / {worst['budget']}",
+                      "bar_met": mean_gain >= MIN_MEAN_GAIN and worst["vs_floor"] >= -MAX_CELL_LOSS}
+    return out
+
+
+def markdown_section(results: dict) -> list[str]:
+    v = verdict(results)
+    if not v:
+        return []
+    lines = ["## Development suite verdict", "",
+             f"Bar: mean gain over the best of {{{', '.join(ANCHORS)}}} ≥ {MIN_MEAN_GAIN:g} points and no cell more "
+             f"than {MAX_CELL_LOSS:g} point below `{FLOOR}` (means over seeds). Gain = `{DEFAULT}` − best anchor.", ""]
+    for group, g in v.items():
+        lines += [f"### {group} group", "",
+                  "| dataset | labels/class | tuned supervised | sklearn self-training | sklearn label spreading | pseudolabel | gain | vs floor |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in g["cells"]:
+            cells = [f"**{r[a]:.1f}**" if a == r["best_anchor"] else f"{r[a]:.1f}" for a in ANCHORS]
+            lines.append(f"| {r['dataset']} | {r['budget']} | " + " | ".join(cells) + f" | {r[DEFAULT]:.1f} | {r['gain']:+.1f} | {r['vs_floor']:+.1f} |")
+        met = "met" if g["bar_met"] else "not met"
+        lines += ["", f"Mean gain {g['mean_gain']:+.2f} points over {len(g['cells'])} cells; worst cell against the floor "
+                      f"{g['worst_vs_floor']:+.1f} ({g['worst_cell']}): bar **{met}**.", ""]
+    return lines
+
+
