@@ -2,7 +2,6 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -13,24 +12,17 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 #     PYTHONPATH=src python -m pytest tests/test_properties.py --hypothesis-profile=long
 #
 # (--hypothesis-seed=N replays a random run; a failure prints the example to reproduce it.)
-settings.register_profile(
-    "default",
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "long",
-    max_examples=500,
-    deadline=None,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.load_profile("default")
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    pass
+else:
+    _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile(
+        "default", max_examples=15, deadline=None, derandomize=True, database=None, print_blob=True, suppress_health_check=_QUIET
+    )
+    settings.register_profile("long", max_examples=500, deadline=None, database=None, print_blob=True, suppress_health_check=_QUIET)
+    settings.load_profile("default")
 
 
 @pytest.fixture
