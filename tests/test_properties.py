@@ -345,11 +345,9 @@ def _permuted(ctx: Context, perm: np.ndarray) -> Context:
 
 
 COMPONENTS = [("select", n) for n in sorted(available("select"))] + [("refine", n) for n in sorted(available("refine"))]
-NOT_EQUIVARIANT = {
-    "gmm": "the loss gate's GaussianMixture is initialised by k-means on the rows in their order",
-    "label_correction": "uses the same loss-gate mixture as gmm",
-}
-"""Pool-level components whose output depends on the row order, and why."""
+NOT_EQUIVARIANT: dict[str, str] = {}
+"""Pool-level components whose output may depend on the row order, with the reason (none today:
+``gmm`` and ``label_correction`` were, until the loss gate fitted its mixture on sorted losses)."""
 
 
 @pytest.mark.parametrize(("kind", "name"), COMPONENTS, ids=[f"{k}-{n}" for k, n in COMPONENTS])
