@@ -4,7 +4,7 @@ The pipeline, one sub-package per stage::
 
     teachers/  where class probabilities come from   (EstimatorTeacher, GraphTeacher, PrototypeTeacher, ...)
     refine/    fix the probabilities                  (TemperatureScaling, DistributionAlignment, SinkhornBalance, ...)
-    select/    which pseudo-labels count, how much    (FixedThreshold, TopKPerClass, FlexMatch, FreeMatch, SoftMatch, ...)
+    select/    which pseudo-labels count, how much    (FixedThreshold, TopKPerClass, FlexMatch, FreeMatch, SoftMatch, Dash, ...)
     learn/     train the student                      (SelfTrainer; ConsistencyClassifier with the torch extra)
     audit/     how right are the pseudo-labels        (metrics, HTML report, rows to label next)
 
@@ -37,6 +37,7 @@ from pseudolabel.select import (
     CWBASS,
     GRIP,
     LLKD,
+    Dash,
     EnsembleGate,
     EntropyGate,
     FixedThreshold,
@@ -86,6 +87,7 @@ __all__ = [
     "ClusterTeacher",
     "ConfidenceDecay",
     "ConsistencyClassifier",
+    "Dash",
     "DistributionAlignment",
     "EnsembleGate",
     "EnsembleTeacher",

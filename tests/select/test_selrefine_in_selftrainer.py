@@ -39,6 +39,7 @@ SELECTORS = [
     "llkd",
     "openset(threshold=0.5)",
     "cwbass",
+    "dash",
     "partial_ot(rho='ramp')",
 ]
 

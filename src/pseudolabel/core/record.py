@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pseudolabel.ops.files import atomic_path
+
 REJECTED = -1
 """`label` value of a sample whose pseudo-label was not accepted (weight 0)."""
 UNKNOWN = -2
@@ -218,8 +220,6 @@ class PseudoLabels:
 
     def to_parquet(self, path: str | os.PathLike, ids: Sequence | None = None, **kwargs) -> Path:
         """Write :meth:`to_frame` to Parquet atomically (temporary file, then rename)."""
-        from pseudolabel.data.io import atomic_path
-
         path = Path(path)
         frame = self.to_frame(ids, **kwargs)
         frame["label"] = frame["label"].astype("string") if _mixed(frame["label"]) else frame["label"]

@@ -20,7 +20,7 @@ ensemble        mean prediction and disagreement of ensemble members
 assign          class-balanced top-k assignment
 simmatch        SimMatch aggregation / unfolding
 hashing         one content hash for arrays and texts
-files           atomic file writes
+files           atomic file writes, the cache folder
 aio             running coroutines from synchronous code
 ==============  ===================================================================
 """

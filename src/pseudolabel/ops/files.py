@@ -1,4 +1,5 @@
-"""Files that are whole or absent: write to a temporary sibling, then rename into place."""
+"""Files that are whole or absent (write to a temporary sibling, then rename into place), and the
+one cache folder of the package."""
 
 from __future__ import annotations
 
@@ -27,3 +28,9 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """The package's cache folder: ``path``, else ``$PSEUDOLABEL_CACHE``, else ``~/.cache/pseudolabel``
+    (embeddings, external labelers' answers, benchmark features live in sub-folders)."""
+    return Path(path or os.environ.get("PSEUDOLABEL_CACHE") or Path.home() / ".cache" / "pseudolabel")

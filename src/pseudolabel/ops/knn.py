@@ -61,10 +61,15 @@ def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: s
             index = faiss.IndexFlatL2(base.shape[1])
             index.add(base)
             dist, idx = index.search(q, k_eff)
-    else:
+        if (idx < 0).any() and backend == "auto":
+            # faiss marks "no neighbour" with -1 when float32 distances overflow (values beyond
+            # ~1e19); scikit-learn computes those distances in float64
+            faiss = None
+    if faiss is None:
         nn = NearestNeighbors(n_neighbors=k_eff, algorithm="auto").fit(base)
         dist, idx = nn.kneighbors(q)
-        dist = dist.astype(np.float32) ** 2
+        with np.errstate(over="ignore"):  # beyond float32: inf, "infinitely far"
+            dist = dist.astype(np.float32) ** 2
     if self_query:
         # drop each row's own entry (normally column 0; ties with duplicates can move it)
         own = idx == np.arange(len(q))[:, None]
@@ -106,7 +111,10 @@ def knn_graph(
         dist2 = np.maximum(dist2.astype(np.float64), 0.0)
         sigma = np.sqrt(dist2[:, max(k // 2, 1) - 1])
         sigma = np.maximum(sigma, max(float(np.median(sigma)), 1e-12) * 1e-3)  # duplicates: σ = 0
-        w = np.exp(-dist2 / (sigma[:, None] * sigma[idx])).ravel()
+        with np.errstate(invalid="ignore"):
+            w = np.exp(-dist2 / (sigma[:, None] * sigma[idx]))
+        # a distance that overflowed float32 (inf) is infinitely far: no affinity, never NaN
+        w = np.where(np.isfinite(dist2), w, 0.0).ravel()
     rows = np.repeat(np.arange(n), idx.shape[1])
     W = sp.csr_matrix((w, (rows, idx.ravel())), shape=(n, n))
     if symmetric:
@@ -122,19 +130,40 @@ def normalized_adjacency(W: sp.spmatrix) -> sp.csr_matrix:
     return (D @ W @ D).tocsr()
 
 
+MAX_SCALED_MAGNITUDE = 1e15
+"""Largest ``|X / feature_scale(X)|``: searches run in float32 (``prepare``), whose squared
+distances overflow to inf beyond ~1.8e19 (faiss then returns no neighbour at all)."""
+
+
 def feature_scale(X: np.ndarray, scale: str | bool) -> np.ndarray:
     """Per-feature divisors for distances.
 
     ``"auto"`` standardises only when some feature's spread dwarfs the typical one (max std >
     10 × median std, e.g. income next to age); features on one common scale (pixels, embeddings)
     keep their geometry, because standardising blows up near-constant features (border pixels).
+
+    When a value would still exceed :data:`MAX_SCALED_MAGNITUDE` after the division (a row far
+    away from the rest, raw currency amounts), every divisor is multiplied by the same factor:
+    neighbour order and the self-tuning weights do not change under a global scale, and the
+    float32 distances stay finite.
     """
-    std = X.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    if scale is True or scale == "standard":
-        return std
-    if scale is False or scale == "none":
-        return np.ones(X.shape[1])
-    if scale != "auto":
+    X = np.asarray(X, dtype=np.float64)
+    if scale not in (True, False, "standard", "none", "auto"):
         raise ValueError(f"scale must be 'auto', 'standard' or 'none', got {scale!r}")
-    return std if std.max() > 10 * np.median(std) else np.ones(X.shape[1])
+    if X.size == 0:
+        return np.ones(X.shape[1])
+    # statistics in units of the largest value, so that the variance of huge values cannot overflow
+    big = float(np.abs(X).max())
+    unit = big if big > MAX_SCALED_MAGNITUDE else 1.0
+    Xu = X / unit
+    std_u = Xu.std(axis=0)
+    std = np.where(std_u > 0, std_u * unit, 1.0)
+    ones = np.ones(X.shape[1])
+    if scale is True or scale == "standard":
+        div = std
+    elif scale is False or scale == "none":
+        div = ones
+    else:
+        div = std if std.max() > 10 * np.median(std) else ones
+    top = float(np.abs(Xu / (div / unit)).max())  # = max |X / div|, computed without overflow
+    return div * (top / MAX_SCALED_MAGNITUDE) if top > MAX_SCALED_MAGNITUDE else div

@@ -61,7 +61,9 @@ def loss_gate(
     gmm = GaussianMixture(2, reg_covar=reg_covar, tol=tol, max_iter=max_iter, random_state=random_state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        gmm.fit(z)
+        # fitted on the sorted losses: the k-means initialisation draws rows by position, so the
+        # gate would otherwise depend on the order of the rows, not only on their losses
+        gmm.fit(np.sort(z, axis=0))
     means = gmm.means_.ravel()
     clean = int(np.argmin(means))
     if lo + (hi - lo) * means.max() < min_noisy_loss:

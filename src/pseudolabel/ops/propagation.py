@@ -13,7 +13,12 @@ from scipy.sparse.linalg import cg
 
 
 def spread_labels(S: sp.spmatrix, Y0: np.ndarray, alpha: float, tol: float = 1e-6) -> np.ndarray:
-    """Solve ``(I − αS) F = (1 − α) Y₀`` column by column with conjugate gradients."""
+    """Solve ``(I − αS) F = (1 − α) Y₀`` column by column with conjugate gradients.
+
+    Returns ``F ≥ 0`` (tiny negative CG residue clipped). Rows of a connected component without
+    any seed are exactly 0 (the system is block diagonal and CG never leaves the seeds' blocks);
+    callers turn them into probabilities with ``normalize_rows``, which makes them uniform.
+    """
     if not 0.0 <= alpha < 1.0:
         raise ValueError(f"alpha must lie in [0, 1), got {alpha}")
     n, k = Y0.shape

@@ -22,9 +22,17 @@ def check_probs(probs, name: str = "probs", *, atol: float = 1e-3) -> np.ndarray
 
 
 def normalize_rows(a: np.ndarray) -> np.ndarray:
-    """Rows scaled to sum 1; all-zero rows become uniform."""
+    """Non-negative rows scaled to sum 1; rows that carry no mass (sum ≤ ``EPS``: all zero, or
+    numerically nothing) become uniform. Rows of huge finite entries whose sum overflows are
+    scaled by their largest entry first, so every finite input row lands on the simplex."""
     a = np.asarray(a, dtype=np.float64)
-    s = a.sum(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):
+        s = a.sum(axis=1, keepdims=True)
+    over = np.isinf(s[:, 0]) & np.isfinite(a).all(axis=1) if a.ndim == 2 else np.zeros(0, dtype=bool)
+    if over.any():
+        a = a.copy()
+        a[over] /= a[over].max(axis=1, keepdims=True)
+        s[over] = a[over].sum(axis=1, keepdims=True)
     out = np.divide(a, s, out=np.full_like(a, 1.0 / a.shape[1]), where=s > EPS)
     return out
 

@@ -6,6 +6,7 @@ from pseudolabel.ops.ensemble import ensemble_uncertainty
 from pseudolabel.ops.loss_gate import loss_gate, pseudo_label_loss
 from pseudolabel.ops.simplex import margin, normalized_entropy
 from pseudolabel.select.cwbass import CWBASS, cwbass_threshold
+from pseudolabel.select.dash import Dash, dash_threshold
 from pseudolabel.select.flexmatch import FlexMatch, flexmatch_thresholds
 from pseudolabel.select.freematch import FreeMatch, fairness_loss
 from pseudolabel.select.gmm_gate import GMMGate
@@ -22,6 +23,7 @@ __all__ = [
     "CWBASS",
     "GRIP",
     "LLKD",
+    "Dash",
     "EnsembleGate",
     "EntropyGate",
     "FixedThreshold",
@@ -35,6 +37,7 @@ __all__ = [
     "SoftMatch",
     "TopKPerClass",
     "cwbass_threshold",
+    "dash_threshold",
     "ensemble_uncertainty",
     "fairness_loss",
     "flexmatch_thresholds",

@@ -9,6 +9,15 @@ pure Python loops; this one handles 100,000 rows in seconds (faiss kNN + sparse 
 
 Here ``alpha`` follows scikit-learn: the weight of what neighbours say (ERASE's α is the
 opposite, the weight of a node's own label).
+
+**Rows no seed reaches** — a connected component of the graph without a labeled row, or a row so
+far from the rest that its edge weights underflow to 0 — carry no mass after spreading. They get
+the **uniform distribution** (the graph knows nothing about them; confidence and entropy gates
+reject them), never NaN: scikit-learn's ``LabelPropagation`` divides such all-zero rows by their
+zero sum, and the NaN rows then arg-max to class 0. ``predict_proba`` does the same for a new row
+whose neighbours carry no mass. Beware that a keep-everything selector (``threshold=0``) still
+labels a uniform row with its arg-max; in ``SelfTrainer`` this only happens in round 0, since
+from round 1 on every pool row is a seed (weighted by the student's confidence).
 """
 
 from __future__ import annotations
@@ -35,9 +44,11 @@ class GraphTeacher(BaseEstimator):
     scale : feature scaling before distances (``"auto"``, ``"standard"``, ``"none"``).
     backend : kNN backend (``"auto"`` = faiss if installed, else scikit-learn).
 
-    ``transduce(X, y, w)`` returns the propagated probabilities of the rows of ``X``;
-    ``predict_proba(X_new)`` extends them to new rows by a vote of their ``n_neighbors`` nearest
-    training rows (as scikit-learn's ``LabelSpreading.predict_proba`` does with its kernel).
+    ``transduce(X, y, w)`` returns the propagated probabilities of the rows of ``X`` (uniform for
+    rows no seed reaches, see the module docstring); ``predict_proba(X_new)`` extends them to new
+    rows by a vote of their ``n_neighbors`` nearest training rows (as scikit-learn's
+    ``LabelSpreading.predict_proba`` does with its kernel). Values far beyond float32's range
+    are handled by a global rescaling in :func:`~pseudolabel.ops.knn.feature_scale`.
     """
 
     def __init__(

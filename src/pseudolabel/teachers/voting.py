@@ -43,6 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from pseudolabel.core.registry import register
 from pseudolabel.ops.aio import run_coroutine
+from pseudolabel.ops.files import cache_dir
 
 ABSTAIN = -1
 RULES = ("confidence", "majority")
@@ -269,8 +270,6 @@ class ExternalLabeler(BaseEstimator):
         if self.cache is False:
             return None
         if getattr(self, "_cache_obj", None) is None or self._cache_path != self.cache:
-            from pseudolabel.data.embed import cache_dir
-
             root = cache_dir(None if self.cache in (None, True) else self.cache)
             self._cache_obj = AnswerCache(root / "labeler" / "answers.sqlite")
             self._cache_path = self.cache
