@@ -49,17 +49,7 @@ ALLOWED_EDGES: dict[tuple[str, str], str] = {
     ),
 }
 
-ALLOWED_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"pseudolabel.data.embed", "pseudolabel.data.io"}): (
-        "data.io lazily imports data.embed.embed_texts and data.embed lazily imports "
-        "data.io.atomic_path, which lives in ops.files (data.io only re-exports it); "
-        "fix in data/embed.py: `from pseudolabel.ops.files import atomic_path`"
-    ),
-    frozenset({"pseudolabel.bench.runner", "pseudolabel.cli", "pseudolabel.cli.bench"}): (
-        "bench.runner lazily imports cli.bench.command_line to record the command of a run, and "
-        "cli.bench imports bench.runner; fix: move command_line into bench/"
-    ),
-}
+ALLOWED_CYCLES: dict[frozenset[str], str] = {}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

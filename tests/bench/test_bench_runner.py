@@ -26,7 +26,7 @@ def test_smoke_suite_writes_every_output(smoke):
     for name in ("results.json", "results.md", "accuracy_vs_labels.png", "pl_precision_coverage.png"):
         assert (out / name).stat().st_size > 0, name
     saved = load_results(out / "results.json")
-    assert saved["suite"] == "smoke" and saved["command"].startswith("pseudolabel bench --suite smoke")
+    assert saved["suite"] == "smoke" and saved["command"].startswith("run_bench(suite='smoke'")
     for key in ("machine", "versions", "threads", "date", "protocol", "datasets", "summary"):
         assert key in saved
     assert saved["machine"]["cores"] >= 1 and saved["threads"]["per_run"] == 1
@@ -53,7 +53,7 @@ def test_smoke_suite_numbers_are_the_known_ones(smoke):
 def test_markdown_has_tables_and_the_command(smoke):
     out, res = smoke
     md = (out / "results.md").read_text()
-    assert "`pseudolabel bench --suite smoke" in md
+    assert "`run_bench(suite='smoke'" in md
     assert "| method | 4/class |" in md and "| pseudolabel | **" in md
     # regenerating from the JSON gives the same document
     assert markdown(load_results(out / "results.json")) == md
@@ -144,11 +144,10 @@ def test_budget_larger_than_smallest_class_is_skipped(tmp_path, monkeypatch):
     assert any(s.get("budget") == 5000 for s in res["skipped"])
 
 
-def test_command_reproduces_the_arguments():
+def test_a_run_from_python_records_the_python_call():
     cmd = runner._command("quick", ["digits", "trec"], ["supervised"], 2, [4, 10], "out/x", None, 1, 1, 3600.0)
-    assert cmd == ("pseudolabel bench --suite quick --datasets digits,trec --methods supervised --seeds 2 "
-                   "--labels-per-class 4,10 --out out/x --timeout 3600")
-    assert runner._command("smoke", None, None, None, None, "results/bench", None) == "pseudolabel bench --suite smoke"
+    assert cmd == ("run_bench(suite='quick', datasets=['digits', 'trec'], methods=['supervised'], seeds=2, "
+                   "labels_per_class=[4, 10], out_dir='out/x', threads=1, n_jobs=1, timeout=3600.0)")
 
 
 def test_module_entry_point_lists_and_rebuilds_reports(smoke, capsys):
@@ -179,7 +178,7 @@ def test_update_replaces_the_same_runs_and_keeps_the_rest(tmp_path, fake_methods
     assert sorted((r["method"], r["status"]) for r in saved["runs"]) == [("broken", "ok"), ("supervised", "ok")]
     assert saved["command"] == first["command"]
     (upd,) = saved["updates"]
-    assert upd["runs_replaced"] == 1 and upd["runs_added"] == 1 and upd["command"].endswith("--update")
+    assert upd["runs_replaced"] == 1 and upd["runs_added"] == 1 and upd["command"].endswith("update=True)")
     assert saved["methods"]["broken"]["description"] == "fixed now" and "supervised" in saved["methods"]
     assert all("git" in r for r in saved["runs"])
     md = (tmp_path / "results.md").read_text()

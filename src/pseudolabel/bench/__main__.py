@@ -1,12 +1,12 @@
 """``python -m pseudolabel.bench``: the ``pseudolabel bench`` command itself, so both take exactly
-the same flags (one definition: :func:`pseudolabel.cli.bench.bench`)."""
+the same flags (one definition: :func:`pseudolabel.bench.command.bench`)."""
 
 from __future__ import annotations
 
 import sys
 
-from pseudolabel.cli._common import stay_offline
-from pseudolabel.cli.bench import click_command
+from pseudolabel.bench.command import click_command
+from pseudolabel.ops.files import stay_offline
 
 PROG = "python -m pseudolabel.bench"
 

@@ -21,7 +21,6 @@ import gc
 import json
 import math
 import multiprocessing as mp
-import shlex
 import sys
 import tempfile
 import time
@@ -402,14 +401,12 @@ def _progress(console, i: int, n: int, rec: dict) -> None:
 # ---------------------------------------------------------------------------- outputs
 def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads=1, n_jobs=1, timeout=None,
              update=False, seed_start=None) -> str:
-    """The equivalent ``pseudolabel bench`` call (options at their default left out); flag names and
-    defaults come from the command's one definition, :func:`pseudolabel.cli.bench.bench`."""
-    # imported here, not at the top: the CLI imports this module
-    from pseudolabel.cli.bench import command_line
-
-    return shlex.join(command_line(suite=suite, datasets=datasets, methods=methods, seeds=seeds, seed_start=seed_start,
-                                   labels_per_class=labels_per_class, out=out_dir, data_dir=data_dir,
-                                   threads=threads, n_jobs=n_jobs, timeout=timeout, update=update))
+    """The Python call that reproduces a run started from Python (``pseudolabel bench`` passes its
+    own command line as ``command=``, rebuilt from the one flag definition in ``bench.command``)."""
+    args = {"suite": suite, "datasets": datasets, "methods": methods, "seeds": seeds, "seed_start": seed_start,
+            "labels_per_class": labels_per_class, "out_dir": str(out_dir), "data_dir": None if data_dir is None else str(data_dir),
+            "threads": threads, "n_jobs": n_jobs, "timeout": timeout, "update": update or None}
+    return "run_bench(" + ", ".join(f"{k}={v!r}" for k, v in args.items() if v is not None) + ")"
 
 
 def _jsonable(obj):

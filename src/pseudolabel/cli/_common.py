@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import NoReturn
 
 import numpy as np
@@ -10,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from threadpoolctl import threadpool_limits
+
+from pseudolabel.ops.files import stay_offline  # noqa: F401 - shared by the CLI commands
 
 console = Console()
 err_console = Console(stderr=True)
@@ -43,7 +44,3 @@ def json_default(obj):
     return str(obj)
 
 
-def stay_offline() -> None:
-    """Never download a model: the text embedder must find its weights installed."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

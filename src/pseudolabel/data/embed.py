@@ -15,13 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pseudolabel.ops.files import cache_dir  # noqa: F401 - re-exported (old import path)
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-
-
-def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """``path``, else ``$PSEUDOLABEL_CACHE``, else ``~/.cache/pseudolabel``."""
-    root = Path(path or os.environ.get("PSEUDOLABEL_CACHE") or Path.home() / ".cache" / "pseudolabel")
-    return root
 
 
 def model_path(model: str | os.PathLike = DEFAULT_MODEL) -> Path:
@@ -98,7 +94,7 @@ def embed_texts(
         texts, batch_size=batch_size, normalize_embeddings=normalize, convert_to_numpy=True, show_progress_bar=show_progress
     ).astype(np.float32)
     if path is not None:
-        from pseudolabel.data.io import atomic_path
+        from pseudolabel.ops.files import atomic_path
 
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:

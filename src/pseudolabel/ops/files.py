@@ -34,3 +34,9 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
     """The package's cache folder: ``path``, else ``$PSEUDOLABEL_CACHE``, else ``~/.cache/pseudolabel``
     (embeddings, external labelers' answers, benchmark features live in sub-folders)."""
     return Path(path or os.environ.get("PSEUDOLABEL_CACHE") or Path.home() / ".cache" / "pseudolabel")
+
+
+def stay_offline() -> None:
+    """Never download a model: the text embedder must find its weights installed."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
