@@ -40,27 +40,64 @@ def prepare(X, metric: str) -> np.ndarray:
     return X
 
 
-def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+BACKENDS = ("auto", "faiss", "sklearn", "ivf", "hnsw")
+"""``faiss``: exact ``IndexFlatL2``; ``sklearn``: exact ``NearestNeighbors``; ``ivf``: the blocked
+cell search below (approximate); ``hnsw``: faiss ``IndexHNSWFlat`` (approximate, kept for
+comparison); ``auto``: exact below :data:`EXACT_MAX_ROWS` base rows, ``ivf`` above (faiss needed;
+without faiss, scikit-learn's exact search)."""
+
+EXACT_MAX_ROWS = 50_000
+"""``backend="auto"`` searches exactly while the base has fewer rows than this. Exact search costs
+n² d: 50,000 × 64 takes ~2 s, so the approximate index would save little and its answer would
+differ from the reference for no reason; the 200,000-row graph took 60+ s exactly (see below)."""
+
+IVF_CELL_ROWS = 1000
+"""Rows per k-means cell of the ``ivf`` backend (``n_cells = n // IVF_CELL_ROWS``)."""
+IVF_PROBE = 6
+"""Cells each cell's rows are searched in (their own and the 5 whose centroids are nearest)."""
+
+
+def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: str = "auto",
+               random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``k`` nearest rows of ``base`` for each query row: (squared-L2 distances, indices).
 
     With ``query=None`` the base rows query themselves and each row's own index is removed, so
     the result never contains self-loops (duplicates of a row may still appear).
+
+    backend : one of :data:`BACKENDS`. ``"auto"`` is exact (faiss ``IndexFlatL2``, scikit-learn
+        without faiss) below :data:`EXACT_MAX_ROWS` base rows and :func:`ivf_search` above.
+    random_state : seed of the ``ivf`` backend's k-means (the exact backends ignore it).
+
+    Choice of the approximate backend (``benchmarks/knn_backends.py``, see its docstring and
+    BENCHMARKS.md "Scale" for the command, threads and machine load of each figure): on 200,000 ×
+    64 Gaussian clusters, 2 threads, the blocked ``ivf`` search built and queried the whole 7-NN
+    graph several times faster than faiss HNSW32, hnswlib and pynndescent at equal or better
+    recall@7, because it turns the search into dense matrix products (one GEMM per cell against
+    its probed cells) instead of one graph walk per row; faiss's own ``IndexIVFFlat`` scans the
+    same lists row by row and lands between the two.
     """
     self_query = query is None
     q = base if self_query else query
     k_eff = min(k + int(self_query), len(base))
-    if backend not in ("auto", "faiss", "sklearn"):
-        raise ValueError(f"backend must be 'auto', 'faiss' or 'sklearn', got {backend!r}")
-    faiss = _faiss() if backend in ("auto", "faiss") else None
-    if backend == "faiss" and faiss is None:
-        raise ImportError("backend='faiss' needs the faiss-cpu package: pip install faiss-cpu")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    faiss = _faiss() if backend in ("auto", "faiss", "ivf", "hnsw") else None
+    if backend in ("faiss", "ivf", "hnsw") and faiss is None:
+        raise ImportError(f"backend={backend!r} needs the faiss-cpu package: pip install faiss-cpu")
+    approx = backend in ("ivf", "hnsw") or (backend == "auto" and faiss is not None and len(base) >= EXACT_MAX_ROWS)
+    dist = idx = None
     if faiss is not None:
         # callers often cap BLAS/OpenMP at 1 thread for small fits; this search is one big
         # matrix product that scales with cores, so it gets all of them back
         with threadpool_limits(limits=_n_cores(), user_api="openmp"):
-            index = faiss.IndexFlatL2(base.shape[1])
-            index.add(base)
-            dist, idx = index.search(q, k_eff)
+            if approx and backend == "hnsw":
+                dist, idx = hnsw_search(base, q, k_eff)
+            elif approx:
+                dist, idx = ivf_search(base, q, k_eff, random_state=random_state)
+            else:
+                index = faiss.IndexFlatL2(base.shape[1])
+                index.add(base)
+                dist, idx = index.search(q, k_eff)
         if (idx < 0).any() and backend == "auto":
             # faiss marks "no neighbour" with -1 when float32 distances overflow (values beyond
             # ~1e19); scikit-learn computes those distances in float64
@@ -71,7 +108,8 @@ def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: s
         with np.errstate(over="ignore"):  # beyond float32: inf, "infinitely far"
             dist = dist.astype(np.float32) ** 2
     if self_query:
-        # drop each row's own entry (normally column 0; ties with duplicates can move it)
+        # drop each row's own entry (normally column 0; ties with duplicates can move it; an
+        # approximate search may miss it, then the farthest entry goes)
         own = idx == np.arange(len(q))[:, None]
         has_own = own.any(axis=1)
         drop = np.where(has_own, own.argmax(axis=1), k_eff - 1)
@@ -82,6 +120,81 @@ def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: s
     return dist, idx
 
 
+def ivf_search(base: np.ndarray, query: np.ndarray, k: int, *, cell_rows: int = IVF_CELL_ROWS,
+               n_probe: int = IVF_PROBE, random_state: int = 0, kmeans_iter: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate kNN by blocked cells: (squared-L2 distances, indices), ``-1`` where a row has
+    fewer than ``k`` candidates (only when ``base`` has fewer than ``k`` rows).
+
+    ``base`` is split into ``n // cell_rows`` k-means cells (faiss ``Kmeans`` on at most 64 rows
+    per centroid, ``kmeans_iter`` iterations). Every query row goes to the cell of its nearest
+    centroid; the query rows of one cell are searched *exactly* against the base rows of that
+    cell and of the ``n_probe − 1`` cells whose centroids are nearest to it — one dense matrix
+    product per cell (faiss ``knn``: BLAS + a k-heap), the cells spread over the cores. A true
+    neighbour is missed only when it lies in a cell that is not among the ``n_probe`` nearest to
+    the query's cell; cost is ``n × n_probe × cell_rows × d`` instead of ``n² d``.
+    """
+    faiss = _faiss()
+    base = np.ascontiguousarray(base, dtype=np.float32)
+    query = np.ascontiguousarray(query, dtype=np.float32)
+    n, d = base.shape
+    n_cells = max(1, n // max(int(cell_rows), 1))
+    if n_cells == 1 or n_probe >= n_cells:
+        return faiss.knn(query, base, k)
+    km = faiss.Kmeans(d, n_cells, niter=int(kmeans_iter), seed=int(random_state) % (2**31), max_points_per_centroid=64)
+    km.train(base)
+    centroids = km.centroids
+    _, cell_of_base = km.index.search(base, 1)
+    _, cell_of_query = km.index.search(query, 1) if query is not base else (None, cell_of_base)
+    cell_of_base, cell_of_query = cell_of_base.ravel(), cell_of_query.ravel()
+    base_order = np.argsort(cell_of_base, kind="stable")
+    base_sorted = base[base_order]
+    base_off = np.concatenate([[0], np.cumsum(np.bincount(cell_of_base, minlength=n_cells))])
+    query_order = np.argsort(cell_of_query, kind="stable")
+    query_off = np.concatenate([[0], np.cumsum(np.bincount(cell_of_query, minlength=n_cells))])
+    _, probes = faiss.knn(centroids, centroids, min(int(n_probe), n_cells))
+    dist = np.full((len(query), k), np.inf, dtype=np.float32)
+    idx = np.full((len(query), k), -1, dtype=np.int64)
+
+    def one_cell(c: int) -> None:
+        rows = query_order[query_off[c]:query_off[c + 1]]
+        if len(rows) == 0:
+            return
+        cand = np.concatenate([np.arange(base_off[j], base_off[j + 1]) for j in probes[c] if j >= 0])
+        if len(cand) < k:  # too few rows nearby (tiny, lopsided cells): search everything
+            cand = np.arange(n)
+        dd, ii = faiss.knn(query[rows], base_sorted[cand], min(k, len(cand)))
+        dist[rows, : dd.shape[1]] = dd
+        idx[rows, : ii.shape[1]] = np.where(ii >= 0, base_order[cand[np.maximum(ii, 0)]], -1)
+
+    threads = _n_cores()
+    if threads > 1:
+        # faiss releases the GIL: one cell per thread, each product on one OpenMP thread
+        from concurrent.futures import ThreadPoolExecutor
+
+        with threadpool_limits(limits=1, user_api="openmp"), ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one_cell, range(n_cells)))
+    else:
+        for c in range(n_cells):
+            one_cell(c)
+    return dist, idx
+
+
+HNSW_M = 32
+HNSW_EF_SEARCH = 64
+
+
+def hnsw_search(base: np.ndarray, query: np.ndarray, k: int, *, m: int = HNSW_M,
+                ef_search: int = HNSW_EF_SEARCH, ef_construction: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """faiss ``IndexHNSWFlat`` (``m`` links per node): the graph-walk alternative to
+    :func:`ivf_search`, kept as a backend for comparison (``benchmarks/knn_backends.py``)."""
+    faiss = _faiss()
+    index = faiss.IndexHNSWFlat(base.shape[1], int(m))
+    index.hnsw.efConstruction = int(ef_construction)
+    index.add(np.ascontiguousarray(base, dtype=np.float32))
+    index.hnsw.efSearch = max(int(ef_search), k)
+    return index.search(np.ascontiguousarray(query, dtype=np.float32), k)
+
+
 def knn_graph(
     X,
     n_neighbors: int = 10,
@@ -90,6 +203,7 @@ def knn_graph(
     weights: str = "self-tuning",
     backend: str = "auto",
     symmetric: bool = True,
+    random_state: int = 0,
 ) -> sp.csr_matrix:
     """Sparse kNN adjacency (CSR, no self-loops); ``symmetric`` takes ``max(W, Wᵀ)``.
 
@@ -104,7 +218,7 @@ def knn_graph(
     if n < 2:
         return sp.csr_matrix((n, n))
     k = min(n_neighbors, n - 1)
-    dist2, idx = knn_search(Z, None, k, backend=backend)
+    dist2, idx = knn_search(Z, None, k, backend=backend, random_state=random_state)
     if weights == "connectivity":
         w = np.ones(idx.size)
     else:
