@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from pseudolabel.core.registry import register
+from pseudolabel.ops.batching import BATCH_ROWS, batched_rows, iter_batches
 from pseudolabel.ops.prototypes import class_prototypes, prototype_scores
 
 
@@ -31,16 +32,21 @@ class PrototypeTeacher(BaseEstimator):
     temperature : softmax temperature T on cosines (PS-TTL: 0.1).
     center : subtract the mean of all rows given to ``fit`` before the cosine.
     random_state : seed of the within-class k-means.
+    batch_rows : ``predict_proba`` scores at most this many rows at a time (the cosine matrix to
+        the prototypes is one batch × prototypes, whatever the size of the pool); :meth:`iter_proba`
+        scores a stream of batches without holding the pool.
 
     Rows with ``y == -1`` only contribute to the centering mean; ``sample_weight`` weights the
     class means (in ``SelfTrainer``, pseudo-label seeds count with their confidence).
     """
 
-    def __init__(self, n_prototypes: int = 1, temperature: float = 0.1, center: bool = True, random_state=None):
+    def __init__(self, n_prototypes: int = 1, temperature: float = 0.1, center: bool = True, random_state=None,
+                 batch_rows: int = BATCH_ROWS):
         self.n_prototypes = n_prototypes
         self.temperature = temperature
         self.center = center
         self.random_state = random_state
+        self.batch_rows = batch_rows
 
     def fit(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> PrototypeTeacher:
         X = np.asarray(X, dtype=np.float64)
@@ -60,9 +66,18 @@ class PrototypeTeacher(BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "prototypes_")
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != len(self.mean_):
             raise ValueError(f"X must have {len(self.mean_)} features, got shape {X.shape}")
+        return batched_rows(self._proba, X, self.batch_rows)
+
+    def iter_proba(self, batches):
+        """Probabilities of each batch of a stream (e.g. record batches of a Parquet pool)."""
+        check_is_fitted(self, "prototypes_")
+        return iter_batches(self.predict_proba, batches)
+
+    def _proba(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)  # one batch at a time: the float64 copy stays small
         return prototype_scores(X - self.mean_, self.prototypes_, self.prototype_labels_, self.n_classes_, float(self.temperature))
 
     def transduce(self, X, y=None, sample_weight=None, *, n_classes: int | None = None) -> np.ndarray:
