@@ -249,6 +249,30 @@ MAX_SCALED_MAGNITUDE = 1e15
 distances overflow to inf beyond ~1.8e19 (faiss then returns no neighbour at all)."""
 
 
+def _column_std(X: np.ndarray, unit: float, chunk: int = 65_536) -> np.ndarray:
+    """Per-column standard deviation of ``X / unit`` in float64, one block of rows at a time (two
+    passes: mean, then squared deviations; no n × d float64 copy of a float32 input)."""
+    n = len(X)
+    total = np.zeros(X.shape[1])
+    for start in range(0, n, chunk):
+        total += (np.asarray(X[start:start + chunk], dtype=np.float64) / unit).sum(axis=0)
+    mean = total / n
+    sq = np.zeros(X.shape[1])
+    for start in range(0, n, chunk):
+        dev = np.asarray(X[start:start + chunk], dtype=np.float64) / unit - mean
+        sq += np.einsum("ij,ij->j", dev, dev)
+    return np.sqrt(sq / n)
+
+
+def scaled_float32(X: np.ndarray, div: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """``X / div`` as C-contiguous float32 rows, computed one block of rows at a time in float64
+    (the search input; no n × d float64 temporary)."""
+    out = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, len(X), chunk):
+        out[start:start + chunk] = np.asarray(X[start:start + chunk], dtype=np.float64) / div
+    return out
+
+
 def feature_scale(X: np.ndarray, scale: str | bool) -> np.ndarray:
     """Per-feature divisors for distances.
 
@@ -261,16 +285,18 @@ def feature_scale(X: np.ndarray, scale: str | bool) -> np.ndarray:
     neighbour order and the self-tuning weights do not change under a global scale, and the
     float32 distances stay finite.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
     if scale not in (True, False, "standard", "none", "auto"):
         raise ValueError(f"scale must be 'auto', 'standard' or 'none', got {scale!r}")
     if X.size == 0:
         return np.ones(X.shape[1])
+    # column extremes in float64 without an n × d temporary (10^6 × 64 rows: 0.5 GB each)
+    col_max = X.max(axis=0).astype(np.float64)
+    col_min = X.min(axis=0).astype(np.float64)
+    big = float(max(np.abs(col_max).max(), np.abs(col_min).max()))
     # statistics in units of the largest value, so that the variance of huge values cannot overflow
-    big = float(np.abs(X).max())
     unit = big if big > MAX_SCALED_MAGNITUDE else 1.0
-    Xu = X / unit
-    std_u = Xu.std(axis=0)
+    std_u = _column_std(X, unit)
     std = np.where(std_u > 0, std_u * unit, 1.0)
     ones = np.ones(X.shape[1])
     if scale is True or scale == "standard":
@@ -279,5 +305,6 @@ def feature_scale(X: np.ndarray, scale: str | bool) -> np.ndarray:
         div = ones
     else:
         div = std if std.max() > 10 * np.median(std) else ones
-    top = float(np.abs(Xu / (div / unit)).max())  # = max |X / div|, computed without overflow
+    # = max |X / div|, from the column extremes and computed without overflow
+    top = float((np.maximum(np.abs(col_max), np.abs(col_min)) / unit / (div / unit)).max())
     return div * (top / MAX_SCALED_MAGNITUDE) if top > MAX_SCALED_MAGNITUDE else div

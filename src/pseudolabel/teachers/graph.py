@@ -28,7 +28,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from pseudolabel.core.registry import register
 from pseudolabel.ops.hashing import fingerprint
-from pseudolabel.ops.knn import feature_scale, knn_graph, knn_search, normalized_adjacency, prepare
+from pseudolabel.ops.knn import (
+    feature_scale,
+    knn_graph,
+    knn_search,
+    normalized_adjacency,
+    prepare,
+    scaled_float32,
+)
 from pseudolabel.ops.propagation import spread_labels
 from pseudolabel.ops.simplex import normalize_rows
 
@@ -70,9 +77,8 @@ class GraphTeacher(BaseEstimator):
     def _graph(self, X: np.ndarray):
         key = (fingerprint(X), self.n_neighbors, self.metric, self.weights, str(self.scale), self.backend)
         if getattr(self, "_graph_key", None) != key:
-            X = np.asarray(X, dtype=np.float64)
             self.scale_ = feature_scale(X, self.scale)
-            self.Z_ = prepare(X / self.scale_, self.metric)
+            self.Z_ = prepare(scaled_float32(X, self.scale_), self.metric)
             # Z_ is already unit-normalised for cosine, so plain L2 search on it ranks by cosine
             W = knn_graph(self.Z_, self.n_neighbors, metric="euclidean", weights=self.weights, backend=self.backend)
             self.S_ = normalized_adjacency(W)
