@@ -22,6 +22,8 @@ from pseudolabel.distributed.local import iter_unit_batches
 from pseudolabel.distributed.ray_engine import _BatchScorer, _UnitScorer
 from pseudolabel.distributed.source import plan_units, resolve_files
 
+from .conftest import make_table, write_parquet
+
 try:
     import ray
     import ray.data  # noqa: F401
@@ -79,5 +81,12 @@ def test_ray_engine_equals_local(run_dir, run_dir_no_id, dataset, tmp_path):
         label_dataset(run_dir_no_id, source, tmp_path / "mixed", engine="local", shard="1/2")
         assert [m["engine"] for m in read_manifests(tmp_path / "mixed")] == ["ray", "local"]
         pd.testing.assert_frame_equal(read_labels(tmp_path / "mixed").to_pandas(), expected)
+        # many blocks per file: Ray's own write_parquet reorders rows inside a file (pyarrow
+        # write_dataset with use_threads); the engine's ordered sink must not
+        big = make_table(300_000, 9)
+        write_parquet(big, tmp_path / "big" / "big.parquet", row_group_size=300_000)
+        label_dataset(run_dir, tmp_path / "big", tmp_path / "big_ray", engine="ray", batch_rows=20_000)
+        got = read_labels(tmp_path / "big_ray").to_pandas()
+        pd.testing.assert_frame_equal(got, local_rows(run_dir, tmp_path / "big", tmp_path / "bl"))
     finally:
         ray.shutdown()

@@ -38,7 +38,7 @@ def _csv(values: list[str] | None) -> list[str] | None:
 
 
 def bench(
-    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm, speed (default fit vs scikit-learn on a 30k × 100 table; --seeds = repeats).")] = "quick",
+    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm, speed (default fit vs scikit-learn on a 30k × 100 table; --seeds = repeats), scale (10^4–10^6 rows: graph teacher, SelfTrainer, scikit-learn, and labeling 10^7 rows; see --sizes).")] = "quick",
     datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets, comma separated or repeated.")] = None,
     methods: Annotated[list[str] | None, typer.Option("--methods", help="Methods, comma separated or repeated (see --list).")] = None,
     seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (seed-start .. seed-start+n-1).")] = None,
@@ -51,6 +51,7 @@ def bench(
     timeout: Annotated[float | None, typer.Option(help="Kill a run after this many seconds.")] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
     update: Annotated[bool, typer.Option("--update", help="Merge into the results.json already in --out (same runs replaced).")] = False,
+    sizes: Annotated[list[str] | None, typer.Option("--sizes", help="Scale suite: row counts, e.g. 10000,100000,1000000 (predict uses 10 × the largest).")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="List methods and suites, then exit.")] = False,
     report: Annotated[Path | None, typer.Option("--report", metavar="RESULTS_JSON", help="Only rebuild results.md and plots (beside it) from a results.json, then exit.")] = None,
 ) -> None:
@@ -78,9 +79,11 @@ def bench(
             timeout=timeout,
             plots=not no_plots,
             update=update,
+            sizes=[int(float(v)) for v in _csv(sizes)] if sizes else None,
             command=shlex.join(command_line(suite=suite, datasets=_csv(datasets), methods=_csv(methods), seeds=seeds,
                                             seed_start=seed_start, labels_per_class=budgets, out=out, data_dir=data_dir,
-                                            threads=threads, n_jobs=n_jobs, timeout=timeout, update=update)),
+                                            threads=threads, n_jobs=n_jobs, timeout=timeout, update=update,
+                                            sizes=_csv(sizes))),
         )
     except (ValueError, FileNotFoundError, ImportError) as exc:
         fail(str(exc))

@@ -115,6 +115,7 @@ def run_bench(
     cache: str | Path | None = None,
     command: str | None = None,
     update: bool = False,
+    sizes: list[int] | None = None,
 ) -> dict:
     """Run a benchmark suite and write ``results.json``, ``results.md`` and plots into ``out_dir``.
 
@@ -137,6 +138,13 @@ def run_bench(
         from pseudolabel.bench.speed import run_speed
 
         return run_speed(out_dir, repeats=int(seeds or 3), console=console)
+    if suite == "scale":
+        from pseudolabel.bench.scale import run_scale
+
+        return run_scale(out_dir, datasets=datasets, methods=methods, sizes=sizes, threads=threads, timeout=timeout,
+                         data_dir=data_dir, update=update, plots=plots, command=command, console=console)
+    if sizes is not None:
+        raise ValueError("--sizes is an option of --suite scale only")
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
     cfg = SUITES[suite]

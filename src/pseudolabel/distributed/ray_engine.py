@@ -1,4 +1,4 @@
-"""The Ray Data engine: ``read_parquet`` → ``map_batches`` on an actor pool → ``write_parquet``.
+"""The Ray Data engine: ``read_parquet`` → ``map_batches`` on an actor pool → Parquet files, in order.
 
 Each actor loads the fitted run once (from the bytes of ``model.joblib`` put in Ray's object store
 by the driver, so workers need no access to the run directory) and scores record batches with the
@@ -15,8 +15,14 @@ Two read paths, one output:
   become a dataset of work items (``ray.data.from_items``) and each actor reads its row groups
   with pyarrow, ``batch_rows`` rows at a time.
 
-Either way ``write_parquet`` writes into a temporary folder inside the sink; the driver then moves
-the files into the sink under the shard's names and commits them with the manifest (:mod:`.sink`).
+Either way the scored blocks are written as Parquet by the write tasks, into a temporary folder
+inside the sink; the driver then moves the files into the sink under the shard's names and commits
+them with the manifest (:mod:`.sink`). The writer is a small ``Datasink`` (:func:`ordered_parquet_sink`)
+rather than ``Dataset.write_parquet``: Ray 2.60's Parquet sink calls ``pyarrow.dataset.write_dataset``
+with ``use_threads=True`` and no ``preserve_order``, which reorders the rows *inside* a file
+(measured: a 600,000-row file came back in shuffled 32,768-row runs), so its output could not equal
+the local engine's row for row. This sink writes each write task's blocks in order to one file
+named by the task's index.
 """
 
 from __future__ import annotations
@@ -103,6 +109,41 @@ class _UnitScorer:
                 yield pa.Table.from_batches([self.scorer.score(rb, offset)])
 
 
+def ordered_parquet_sink(path: str):
+    """A Ray ``Datasink`` writing each write task's blocks, in order, to ``{task_idx:08d}.parquet``
+    in ``path`` (temporary name, then rename): with ``preserve_order`` the files in name order
+    hold the rows in dataset order."""
+    import pyarrow.parquet as pq
+    from ray.data.block import BlockAccessor
+    from ray.data.datasource import Datasink
+
+    class OrderedParquetSink(Datasink):
+        def __init__(self, root: str):
+            self.root = root
+
+        def write(self, blocks, ctx) -> int:
+            name = f"{ctx.task_idx:08d}.parquet"
+            tmp = os.path.join(self.root, f".{name}.tmp")
+            writer, rows = None, 0
+            try:
+                for block in blocks:
+                    table = BlockAccessor.for_block(block).to_arrow()
+                    if table.num_rows == 0:
+                        continue
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                    rows += table.num_rows
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is not None:
+                os.replace(tmp, os.path.join(self.root, name))
+            return rows
+
+    return OrderedParquetSink(path)
+
+
 def score_ray(run, units: list[Unit], files: list[str], sink: Path, stem: str, token: str, *, address: str | None,
               use_reader: bool, batch_rows: int, actors: int | None, threads: int, probabilities: bool,
               human_labels: bool, num_cpus: int | None = None, columns: list[str] | None = None) -> tuple[list[str], int, dict]:
@@ -123,17 +164,18 @@ def score_ray(run, units: list[Unit], files: list[str], sink: Path, stem: str, t
             # an autoscaling pool (1 … pool actors): a fixed pool of one actor per CPU would hold every
             # CPU before the read tasks get one, and the pipeline would wait forever
             ds = ds.map_batches(_BatchScorer, fn_constructor_args=args, batch_size=batch_rows, batch_format="pyarrow",
-                                concurrency=(1, pool), num_cpus=1, zero_copy_batch=True)
+                                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=pool), num_cpus=1,
+                                zero_copy_batch=True)
         else:
             items = [{"path": u.path, "row_group": u.row_group, "offset": u.offset, "rows": u.rows} for u in units]
             ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
             ds = ds.map_batches(_UnitScorer, fn_constructor_args=(*args, batch_rows), batch_size=1,
-                                batch_format="pyarrow", concurrency=pool, num_cpus=1)
+                                batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=pool), num_cpus=1)
         tmp = sink / f".{stem}-{token}.ray-tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            ds.write_parquet(str(tmp))
+            ds.write_datasink(ordered_parquet_sink(str(tmp)))
             written = sorted(p for p in tmp.iterdir() if p.suffix == ".parquet")
             names, rows = [], 0
             import pyarrow.parquet as pq

@@ -229,8 +229,12 @@ def knn_graph(
             w = np.exp(-dist2 / (sigma[:, None] * sigma[idx]))
         # a distance that overflowed float32 (inf) is infinitely far: no affinity, never NaN
         w = np.where(np.isfinite(dist2), w, 0.0).ravel()
+    missing = (idx < 0).ravel()  # an approximate search short of candidates: no edge
+    if missing.any():
+        w = np.where(missing, 0.0, w)
     rows = np.repeat(np.arange(n), idx.shape[1])
-    W = sp.csr_matrix((w, (rows, idx.ravel())), shape=(n, n))
+    W = sp.csr_matrix((w, (rows, np.maximum(idx.ravel(), 0))), shape=(n, n))
+    W.eliminate_zeros()
     if symmetric:
         W = W.maximum(W.T).tocsr()
     return W
