@@ -380,8 +380,8 @@ def write_scale_markdown(results: dict, path: Path) -> None:
                   "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for r in sorted(fit, key=lambda r: (r["dataset"], r["method"], r["n"])):
             if r["status"] != "ok":
-                lines.append(f"| {r['dataset']} | {r['n']:,} | {r['method']} | {r['status']}"
-                             f"{' > %.0f s' % r['timeout'] if r['status'] == 'timeout' else ': ' + r.get('error', '')} "
+                why = f" > {r['timeout']:.0f} s" if r["status"] == "timeout" else f": {r.get('error', '')}"
+                lines.append(f"| {r['dataset']} | {r['n']:,} | {r['method']} | {r['status']}{why} "
                              f"| | | | | | {_fmt(r.get('load_before'))}/{_fmt(r.get('load_after'))} |")
                 continue
             lines.append(f"| {r['dataset']} | {r['n']:,} | {r['method']} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | "
