@@ -5,7 +5,16 @@
 confidence). Solved exactly with conjugate gradients (``I − αS`` is symmetric positive definite)
 instead of a fixed number of sweeps, so the answer does not depend on an iteration cap.
 scikit-learn's ``LabelSpreading`` builds a dense n×n kernel (rbf) or recomputes neighbours in
-pure Python loops; this one handles 100,000 rows in seconds (faiss kNN + sparse CG).
+pure Python loops; this one handles 10^6 rows in about a minute and a half on two cores: the kNN
+graph comes from ``ops.knn`` (exact below 50,000 rows, the blocked IVF search above, within a
+fraction of a point of the exact graph's accuracy) and the K classes are solved together by block
+conjugate gradients (``ops.propagation``); measurements in BENCHMARKS.md "Scale".
+
+**What it needs in memory** (it cannot score a pool batch by batch: spreading couples every row
+with its neighbours): the rows' features as float32 (4·n·d bytes), the kNN lists and the
+symmetric normalised adjacency (≈ 2·n·k entries), and five n × K float64 blocks during the solve —
+2.4 GB peak for 10^6 × 64 rows, k = 7, K = 10 (``pseudolabel bench --suite scale``). Going past
+one machine needs a sharded kNN graph (docs/distributed.md).
 
 Here ``alpha`` follows scikit-learn: the weight of what neighbours say (ERASE's α is the
 opposite, the weight of a node's own label).
@@ -49,7 +58,8 @@ class GraphTeacher(BaseEstimator):
     weights : edge weights, ``"self-tuning"`` (local-scale Gaussian) or ``"connectivity"``.
     alpha : propagation strength in [0, 1) (scikit-learn convention; 0 = seeds only).
     scale : feature scaling before distances (``"auto"``, ``"standard"``, ``"none"``).
-    backend : kNN backend (``"auto"`` = faiss if installed, else scikit-learn).
+    backend : kNN backend (``ops.knn.BACKENDS``; ``"auto"``: exact below 50,000 rows — faiss, else
+        scikit-learn — and the approximate blocked IVF search above).
 
     ``transduce(X, y, w)`` returns the propagated probabilities of the rows of ``X`` (uniform for
     rows no seed reaches, see the module docstring); ``predict_proba(X_new)`` extends them to new
