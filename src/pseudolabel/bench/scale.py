@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pseudolabel.ops.files import atomic_path
+
 N_CENTERS, N_CLASSES, LABELS_PER_CLASS = 50, 10, 10
 SIZES = (10_000, 100_000, 200_000, 1_000_000)
 DATASETS = ("synthetic20", "synthetic64", "mnist", "predict")
@@ -334,8 +336,12 @@ def run_scale(out_dir, *, datasets=None, methods=None, sizes=None, threads: int 
     def record(row: dict) -> None:
         row["command"] = command
         key = (row["dataset"], row["n"], row["method"])
+        if update and path.exists():
+            # re-read before writing: another --update run may have recorded runs in the meantime
+            results["runs"] = json.loads(path.read_text(encoding="utf-8"))["runs"]
         results["runs"] = [r for r in results["runs"] if (r["dataset"], r["n"], r["method"]) != key] + [row]
-        path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
         shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items() if k not in ("engine_info",)}
         say(json.dumps(shown, default=str))
 
