@@ -191,3 +191,10 @@ def test_integer_classes_and_an_empty_dataset(tmp_path):
     m = label_dataset(run, tmp_path / "empty.parquet", tmp_path / "e.parquet")
     empty = pq.read_table(tmp_path / "e.parquet")
     assert m["rows"] == 0 and empty.num_rows == 0 and "p_3" in empty.schema.names
+
+
+def test_progress_bar_shows_rows_per_second(run_dir, dataset, tmp_path, capsys):
+    source, _ = dataset
+    label_dataset(run_dir, source, tmp_path / "o.parquet", batch_rows=100, progress=True)
+    err = capsys.readouterr().err
+    assert "640/640 rows" in err and "rows/s" in err

@@ -63,8 +63,8 @@ def label_dataset(
     shard : ``(i, N)`` or ``"i/N"``: only the i-th of N contiguous slices of the row groups.
     batch_rows : rows per record batch (memory is bounded by this and one row group).
     threads : BLAS threads per scorer; actors : Ray actors (default: one per cluster CPU).
-    progress : ``True`` shows a bar with rows/s on stderr; a callable gets ``{rows, total,
-        seconds, rows_per_second}`` after each batch (local engine).
+    progress : ``True`` shows a bar with rows/s on stderr (Ray: Ray Data's progress bars); a
+        callable gets ``{rows, total, seconds, rows_per_second}`` after each batch (local engine).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -110,7 +110,8 @@ def _label(loaded, files, units, scorer, sink: Path, shard, file_sink: bool, *, 
         names, rows, extra = score_ray(loaded, units, files, sink, stem, token, address=address, use_reader=use_reader,
                                        batch_rows=batch_rows, actors=actors, threads=threads,
                                        probabilities=probabilities, human_labels=human_labels, num_cpus=num_cpus,
-                                       columns=[c for c in scorer.columns if c in names_in_data])
+                                       columns=[c for c in scorer.columns if c in names_in_data],
+                                       progress=progress is True)
         if not names:
             names = [f"{stem}-{token}-00000.parquet"]
             score_units(scorer, [], sink / names[0], input_schema=input_schema)

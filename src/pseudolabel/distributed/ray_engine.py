@@ -146,7 +146,8 @@ def ordered_parquet_sink(path: str):
 
 def score_ray(run, units: list[Unit], files: list[str], sink: Path, stem: str, token: str, *, address: str | None,
               use_reader: bool, batch_rows: int, actors: int | None, threads: int, probabilities: bool,
-              human_labels: bool, num_cpus: int | None = None, columns: list[str] | None = None) -> tuple[list[str], int, dict]:
+              human_labels: bool, num_cpus: int | None = None, columns: list[str] | None = None,
+              progress: bool = False) -> tuple[list[str], int, dict]:
     """Score on Ray, leave ``{stem}-{token}-{j:05d}.parquet`` files in ``sink``; returns the file
     names in order, their rows, and facts about the cluster for the manifest."""
     ray, started = ensure_ray(address, num_cpus)
@@ -155,7 +156,7 @@ def score_ray(run, units: list[Unit], files: list[str], sink: Path, stem: str, t
         pool = max(1, int(actors) if actors else cpus)
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
-        ctx.enable_progress_bars = False
+        ctx.enable_progress_bars = bool(progress)  # Ray Data's own bars: rows/s per operator
         ref_box = [ray.put((Path(run.path) / MODEL_FILE).read_bytes())]
         args = (ref_box, probabilities, human_labels, threads)
         if use_reader:
