@@ -134,7 +134,7 @@ class EraseTeacher(BaseEstimator):
     temperature : softmax temperature of ``Y_sem`` (1 = ERASE).
     center : subtract the mean of all rows before cosines and the graph (off, as in ERASE; it
         lowered accuracy on all three benchmark sets).
-    backend : kNN backend (``"auto"``, ``"faiss"``, ``"sklearn"``).
+    backend : kNN backend (``ops.knn.BACKENDS``: ``"auto"`` = exact below 50,000 rows, blocked IVF above).
 
     ``transduce`` returns row-normalised propagated labels; ``corrected_labels_`` holds the
     labels after pre-correction. ``predict_proba(X_new)`` is a vote of the new rows'

@@ -91,7 +91,7 @@ class SimMatchTeacher(BaseEstimator):
     temperature : T of the instance softmax over cosines (SimMatch: 0.1).
     n_neighbors : bank items each row votes over (``None`` = the whole bank).
     center : subtract the mean of all rows before the cosines.
-    backend : kNN backend (``"auto"``, ``"faiss"``, ``"sklearn"``).
+    backend : kNN backend (``ops.knn.BACKENDS``: ``"auto"`` = exact below 50,000 rows, blocked IVF above).
 
     The bank holds every row with ``y >= 0`` and positive weight, each counted with its weight
     (in ``SelfTrainer`` rounds after the first, the student's pseudo-labels join with their
