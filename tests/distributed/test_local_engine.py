@@ -198,3 +198,35 @@ def test_progress_bar_shows_rows_per_second(run_dir, dataset, tmp_path, capsys):
     label_dataset(run_dir, source, tmp_path / "o.parquet", batch_rows=100, progress=True)
     err = capsys.readouterr().err
     assert "640/640 rows" in err and "rows/s" in err
+
+
+def test_the_rewritten_cli_layout_model_on_raw_columns_with_a_label_codec(dataset, tmp_path):
+    """``model.joblib`` as the rewritten ``pseudolabel fit`` stores it: the model takes the raw
+    columns, a codec turns its classes into the user's labels."""
+    import types
+
+    import joblib
+
+    from pseudolabel import SelfTrainer, __version__
+
+    source, frame = dataset
+    train = make_table(300, 0, labeled=60)
+    columns = ["f0", "f1", "f2", "f3", "f4", "color"]
+    codes = train["animal"].map({"cat": 0, "dog": 1, "eel": 2})
+    y = np.array([None if pd.isna(v) else int(v) for v in codes], dtype=object)
+    model = SelfTrainer(teacher="self", max_rounds=1, cv=None, random_state=0).fit(train[columns], y)
+    codec = types.SimpleNamespace(user_values=np.vectorize({0: "cat", 1: "dog", 2: "eel"}.get, otypes=[object]))
+    run = tmp_path / "run"
+    run.mkdir()
+    joblib.dump({"model": model, "codec": codec, "target": "animal", "id_column": "key", "columns": columns,
+                 "na_values": [], "version": __version__}, run / "model.joblib")
+    loaded = load_run(run)
+    assert loaded.encoder is None and loaded.classes.tolist() == ["cat", "dog", "eel"]
+    label_dataset(run, source, tmp_path / "o.parquet", batch_rows=41, human_labels=False)
+    out = read_labels(tmp_path / "o.parquet").to_pandas()
+    proba = model.predict_proba(frame[columns])
+    np.testing.assert_array_equal(out["label"].to_numpy(), np.array(["cat", "dog", "eel"])[proba.argmax(1)])
+    np.testing.assert_allclose(out[["p_cat", "p_dog", "p_eel"]].to_numpy(), proba, rtol=0, atol=1e-12)
+    assert out["id"].tolist() == frame["key"].tolist()
+    with pytest.raises(InputError, match="f4"):
+        Scorer(run).score(frame.drop(columns=["f4"]))

@@ -1,10 +1,18 @@
 """A fitted run, loaded once: the only place that knows how ``pseudolabel fit`` stores its model.
 
-``pseudolabel fit --out RUN`` writes ``RUN/model.joblib``, a dict with ``model`` (the fitted
-``SelfTrainer``), ``encoder`` (the ``TableEncoder`` of the training columns), ``target``,
-``id_column``, ``classes`` and ``version`` (the package version). :func:`load_run` reads it the way
-``pseudolabel predict`` does; when the run directory gains a manifest (``run.json``), this function
-is the one to teach it.
+``pseudolabel fit --out RUN`` writes ``RUN/model.joblib``, a dict. Two layouts are read:
+
+- ``model`` (a fitted ``SelfTrainer`` on encoded arrays), ``encoder`` (the ``TableEncoder`` of the
+  training columns), ``target``, ``id_column``, ``classes`` and ``version``: the layout of this
+  branch's ``pseudolabel fit``, which ``pseudolabel predict`` reads;
+- ``model`` (a ``SelfTrainer`` fitted on the raw table, which encodes inside), ``codec`` (the
+  label codec: ``codec.user_values(model.classes_)`` are the labels in the user's terms),
+  ``columns``, ``target``, ``id_column``, ``na_values``, ``version``: the layout of the rewritten
+  CLI, whose run directories also hold ``run.json`` (checked by the CLI's ``verify_run`` before
+  it calls :func:`pseudolabel.distributed.label_dataset`).
+
+:func:`load_run` turns either into a :class:`FittedRun` with one ``features(frame)`` function, so
+the scorer does not care which.
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ class FittedRun:
     path: Path | None
     """The run directory (``None`` when the run was loaded from bytes, e.g. on a Ray worker)."""
     model: object
-    encoder: object
+    encoder: object | None
+    """The ``TableEncoder`` (first layout), or ``None`` when the model takes the raw columns."""
+    columns: tuple[str, ...]
+    """The input columns the model reads, in training order."""
     target: str | None
     id_column: str | None
     classes: np.ndarray
@@ -39,14 +50,25 @@ class FittedRun:
 
     @property
     def feature_columns(self) -> list[str]:
-        """The input columns the encoder reads, in training order."""
-        return list(self.encoder.columns_)
+        return list(self.columns)
 
     @property
     def input_columns(self) -> list[str]:
         """Every column scoring may read: features, the id column and the target (for human labels)."""
-        extra = [c for c in (self.id_column, self.target) if c and c not in self.encoder.columns_]
-        return [*self.encoder.columns_, *extra]
+        extra = [c for c in (self.id_column, self.target) if c and c not in self.columns]
+        return [*self.columns, *extra]
+
+    def features(self, frame):
+        """What ``model.predict_proba`` takes for the rows of ``frame`` (a DataFrame)."""
+        if self.encoder is not None:
+            return self.encoder.transform(frame, what="DATA")
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            from pseudolabel.data.io import InputError
+
+            raise InputError(f"DATA lacks column(s) {missing} that the model was trained with; "
+                             f"expected columns: {list(self.columns)}")
+        return frame[list(self.columns)]
 
 
 def load_run(run: str | os.PathLike | FittedRun | io.BytesIO) -> FittedRun:
@@ -69,15 +91,24 @@ def load_run(run: str | os.PathLike | FittedRun | io.BytesIO) -> FittedRun:
         source = model_path
     bundle = joblib.load(source)
     where = model_path or "the model bytes"
-    if not isinstance(bundle, dict) or [key for key in ("model", "encoder", "classes") if key not in bundle]:
-        raise ValueError(f"{where} is not a model bundle written by `pseudolabel fit` (needs model, encoder, classes)")
+    if isinstance(bundle, dict) and "model" in bundle and "codec" in bundle and "columns" in bundle:
+        encoder, columns = None, tuple(bundle["columns"])
+        classes = np.asarray(bundle["codec"].user_values(bundle["model"].classes_), dtype=object)
+        if all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes):
+            classes = classes.astype(np.int64)
+    elif isinstance(bundle, dict) and all(key in bundle for key in ("model", "encoder", "classes")):
+        encoder, columns, classes = bundle["encoder"], tuple(bundle["encoder"].columns_), np.asarray(bundle["classes"])
+    else:
+        raise ValueError(f"{where} is not a model bundle written by `pseudolabel fit` (needs model with encoder and "
+                         "classes, or model with codec and columns)")
     return FittedRun(
         path=None if model_path is None else model_path.parent,
         model=bundle["model"],
-        encoder=bundle["encoder"],
+        encoder=encoder,
+        columns=columns,
         target=bundle.get("target"),
         id_column=bundle.get("id_column"),
-        classes=np.asarray(bundle["classes"]),
+        classes=classes,
         package_version=str(bundle.get("version", "unknown")),
         model_version=digest.hexdigest()[:16],
     )

@@ -89,7 +89,7 @@ class Scorer:
         else:
             ids = pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64))
         if n:
-            X = run.encoder.transform(frame, what="DATA")
+            X = run.features(frame)
             with threadpool_limits(limits=self.threads) if self.threads else contextlib.nullcontext():
                 proba = np.asarray(run.model.predict_proba(X), dtype=np.float64)
         else:
