@@ -54,10 +54,16 @@ EXACT_MAX_ROWS = 50_000
 n² d: 50,000 × 64 takes ~2 s, so the approximate index would save little and its answer would
 differ from the reference for no reason; the 200,000-row graph took 60+ s exactly (see below)."""
 
-IVF_CELL_ROWS = 1000
-"""Rows per k-means cell of the ``ivf`` backend (``n_cells = n // IVF_CELL_ROWS``)."""
-IVF_PROBE = 6
-"""Cells each cell's rows are searched in (their own and the 5 whose centroids are nearest)."""
+IVF_CELL_ROWS = 250
+"""Rows per k-means cell of the ``ivf`` backend (``n_cells = n // IVF_CELL_ROWS``, at most
+:data:`IVF_MAX_CELLS`)."""
+IVF_MAX_CELLS = 1024
+"""k-means on more cells costs more than the search it saves: with 4,000 cells at 10^6 × 64 rows
+the k-means alone took 128 s against 7 s with 1,000 (``benchmarks/ivf_cells.py``); beyond 256,000 rows the cells grow instead."""
+IVF_CANDIDATES = 6000
+"""Rows each query row is compared with (``n_probe × rows per cell``): the cost of the search."""
+IVF_MIN_PROBE = 6
+"""Fewest cells searched per cell (its own and the 5 whose centroids are nearest)."""
 
 
 def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: str = "auto",
@@ -141,13 +147,15 @@ def knn_search(base: np.ndarray, query: np.ndarray | None, k: int, *, backend: s
     return dist, idx
 
 
-def ivf_search(base: np.ndarray, query: np.ndarray, k: int, *, cell_rows: int = IVF_CELL_ROWS,
-               n_probe: int = IVF_PROBE, random_state: int = 0, kmeans_iter: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def ivf_search(base: np.ndarray, query: np.ndarray, k: int, *, cell_rows: int | None = None,
+               n_probe: int | None = None, random_state: int = 0, kmeans_iter: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Approximate kNN by blocked cells: (squared-L2 distances, indices), ``-1`` where a row has
     fewer than ``k`` candidates (only when ``base`` has fewer than ``k`` rows).
 
     ``base`` is split into ``n // cell_rows`` k-means cells (faiss ``Kmeans`` on at most 64 rows
-    per centroid, ``kmeans_iter`` iterations). Every query row goes to the cell of its nearest
+    per centroid, ``kmeans_iter`` iterations); by default 250-row cells, at most 1,024 of them,
+    and ``n_probe`` such that each row is compared with about 6,000 others
+    (:data:`IVF_CELL_ROWS`, :data:`IVF_MAX_CELLS`, :data:`IVF_CANDIDATES`). Every query row goes to the cell of its nearest
     centroid; the query rows of one cell are searched *exactly* against the base rows of that
     cell and of the ``n_probe − 1`` cells whose centroids are nearest to it — one dense matrix
     product per cell (faiss ``knn``: BLAS + a k-heap), the cells spread over the cores. A true
@@ -158,7 +166,17 @@ def ivf_search(base: np.ndarray, query: np.ndarray, k: int, *, cell_rows: int = 
     base = np.ascontiguousarray(base, dtype=np.float32)
     query = np.ascontiguousarray(query, dtype=np.float32)
     n, d = base.shape
-    n_cells = max(1, n // max(int(cell_rows), 1))
+    if cell_rows is None:
+        n_cells = max(1, min(n // IVF_CELL_ROWS, IVF_MAX_CELLS))
+    else:
+        n_cells = max(1, n // max(int(cell_rows), 1))
+    if n_probe is None:
+        # many small cells beat few big ones at the same cost: the probed cells then follow the
+        # query's own neighbourhood more closely (MNIST 60,000 rows, 6,000 candidates per row:
+        # 1,000-row cells × 6 probes 90.9% of the pool right, 250-row cells × 24 probes 94.0%,
+        # exact 94.6%; benchmarks/ivf_cells.py)
+        n_probe = max(IVF_MIN_PROBE, round(IVF_CANDIDATES * n_cells / max(n, 1)))
+    n_probe = int(n_probe)
     if n_cells == 1 or n_probe >= n_cells:
         return faiss.knn(query, base, k)
     km = faiss.Kmeans(d, n_cells, niter=int(kmeans_iter), seed=int(random_state) % (2**31), max_points_per_centroid=64)
