@@ -17,13 +17,11 @@ import json
 import math
 import os
 import re
-import sys
 import traceback
 import warnings
 from collections import Counter
 from typing import NoReturn
 
-import click
 import numpy as np
 import typer
 from rich.console import Console
@@ -95,7 +93,7 @@ def command(func):
         debug = _debug_requested(kwargs)
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, typer.Abort, typer.BadParameter):  # typer's own exits and usage errors
             raise
         except CLIError as exc:
             _report(str(exc), exc.code, debug)
@@ -142,6 +140,11 @@ def cli_terms(message: str, command: str = "fit") -> str:
         message = re.sub(r"\b(?:re-?)?fit(?: the encoder)? with (?=--)", "re-run `pseudolabel fit` with ", message)
         message = re.sub(rf"(?<!`pseudolabel fit` with )(?<![\w-])({flags})\b", r"`pseudolabel fit` \1", message)
     return message
+
+
+def listed(values: list[str] | None) -> list[str]:
+    """Repeatable and comma-separated options alike (``--drop a,b --drop c``)."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 def limit_threads(n: int | None):
@@ -195,12 +198,3 @@ def json_safe(obj):
 def dumps(obj, *, indent: int | None = 2) -> str:
     """Strict JSON (RFC 8259: no NaN/Infinity; undefined numbers are null)."""
     return json.dumps(json_safe(obj), indent=indent, allow_nan=False, ensure_ascii=False)
-
-
-def json_default(obj):
-    """``json.dumps`` fallback kept for callers of the old name: see :func:`json_safe`."""
-    return json_safe(obj)
-
-
-def write_stdout(text: str) -> None:
-    sys.stdout.write(text)

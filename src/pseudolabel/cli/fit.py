@@ -32,6 +32,7 @@ from pseudolabel.cli._common import (
     dumps,
     fail,
     limit_threads,
+    listed,
     progress_bar,
     warn,
 )
@@ -133,17 +134,12 @@ def fit(
     """Fit on DATA and write pseudo_labels.parquet, model.joblib, metrics.json, report.html and run.json to --out."""
     opts = FitOptions(
         data=data, target=target, out=out, id_column=id_column, teacher=teacher, refine=refine, select=select,
-        estimator=estimator, max_rounds=max_rounds, cv=cv, fallback=not no_fallback, drop=_listed(drop),
-        text=_listed(text), categorical=_listed(categorical), numeric=_listed(numeric), impute=impute,
-        na_values=_listed(na_values), sep=sep, decimal=decimal, encoding=encoding, seed=seed, query=query, threads=threads,
+        estimator=estimator, max_rounds=max_rounds, cv=cv, fallback=not no_fallback, drop=listed(drop),
+        text=listed(text), categorical=listed(categorical), numeric=listed(numeric), impute=impute,
+        na_values=listed(na_values), sep=sep, decimal=decimal, encoding=encoding, seed=seed, query=query, threads=threads,
         overwrite=overwrite,
     )
     run_fit(opts)
-
-
-def _listed(values: list[str] | None) -> list[str]:
-    """Repeatable and comma-separated options alike (``--drop a,b --drop c``)."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 def run_fit(opts: FitOptions) -> None:

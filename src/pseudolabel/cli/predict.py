@@ -22,10 +22,11 @@ from pseudolabel.cli._common import (
     collect_warnings,
     console,
     fail,
+    listed,
     note,
     warn,
 )
-from pseudolabel.cli.fit import _listed, explain
+from pseudolabel.cli.fit import explain
 from pseudolabel.cli.rundir import load_bundle, prepare_out_file, remove_created, verify_run
 from pseudolabel.data.io import (
     InputError,
@@ -61,7 +62,7 @@ def predict(
     try:
         manifest = verify_run(run_dir)
         bundle = load_bundle(run_dir, manifest)
-        result = score(bundle, data, na_values=_listed(na_values), sep=sep, decimal=decimal, encoding=encoding,
+        result = score(bundle, data, na_values=listed(na_values), sep=sep, decimal=decimal, encoding=encoding,
                        strict=strict, threads=threads)
         write_table(result, out)
         done = True
