@@ -8,6 +8,8 @@ imported only by the code paths that need them.
 
 from __future__ import annotations
 
+import signal
+
 import typer
 
 from pseudolabel.cli import bench, demo, fit, methods, predict
@@ -26,9 +28,14 @@ app.command()(command(bench.bench))
 app.command("methods")(command(methods.list_methods))
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # unwind like Ctrl-C: temporary folders are removed, exit 130
+
+
 def main() -> None:
-    """The ``pseudolabel`` console script."""
+    """The ``pseudolabel`` console script (SIGTERM unwinds like Ctrl-C)."""
     stay_offline()
+    signal.signal(signal.SIGTERM, _terminated)
     app()
 
 

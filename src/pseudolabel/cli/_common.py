@@ -7,7 +7,7 @@ Exit codes (README, "Exit codes"):
 - 2: bad input or usage (a file, a column, an option); nothing was written.
 - 3: the environment failed during the run (disk full, permission lost, out of memory); nothing
   half-written is left behind.
-- 130: interrupted (Ctrl-C); nothing half-written is left behind.
+- 130: interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind.
 """
 
 from __future__ import annotations
