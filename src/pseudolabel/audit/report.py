@@ -434,8 +434,10 @@ def render_report(
             "deserves that much doubt.</p>"
         )
     if len(rec.candidates or []) > 1:
-        cand_rows = [{k: v for k, v in c.items()} for c in rec.candidates]
-        parts.append("<h2>Configurations compared</h2>" + _table(cand_rows))
+        cand_rows = [dict(c) for c in rec.candidates]
+        first = [k for k in ("teacher", "refine", "select") if any(k in c for c in cand_rows)]
+        columns = first + [k for k in dict.fromkeys(k for c in cand_rows for k in c) if k not in first]
+        parts.append("<h2>Configurations compared</h2>" + _table(cand_rows, columns))
     parts.append("<h2>Plots</h2><div class='grid'>")
     for key, caption in [
         ("confidence", "Confidence of pseudo-labels on the unlabeled rows."),
