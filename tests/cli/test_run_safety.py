@@ -232,3 +232,14 @@ def test_debug_shows_the_traceback_and_internal_errors_are_one_line(table, cli, 
     monkeypatch.setattr(fit_module, "make_model", interrupted)
     res = cli("fit", path, "--target", "y", "--out", tmp_path / "r", *fast)
     assert res.code == 130 and "interrupted" in res.text and not (tmp_path / "r").exists()
+
+
+def test_predict_removes_the_temporary_file_a_killed_predict_left(blobs_run, cli, tmp_path):
+    path, out = blobs_run
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    stale = tmp_path / f".scores.csv.{p.pid}.k2j4.tmp"
+    stale.write_bytes(b"x" * 100_000)
+    res = cli("predict", out, path, "--out", tmp_path / "scores.csv")
+    assert res.code == 0 and "removed 1 temporary" in res.text and stale.name in res.text, res
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["scores.csv"]
