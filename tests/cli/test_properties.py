@@ -9,14 +9,14 @@ on the same file), or exit 2 with a named ``error:`` message, no traceback and n
 ``--out``. When the table is usable (and nothing in it is refused by a written rule) it must
 succeed; when the label pattern is unusable it must say which rule it broke.
 
-``make test`` runs a fixed set of examples (``derandomize``); a longer, random exploration:
+``make test`` runs a fixed dozen examples (the ``default`` profile of tests/conftest.py is
+derandomized); a longer, random exploration (the ``long`` profile, 500 examples, ~5-10 min):
 
-    PSEUDOLABEL_PROPERTY_EXAMPLES=300 python -m pytest tests/cli/test_properties.py -p no:xdist
+    PYTHONPATH=src python -m pytest tests/cli/test_properties.py --hypothesis-profile=long -p no:xdist
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +32,9 @@ from hypothesis import strategies as st  # noqa: E402
 from pseudolabel.cli._common import CLIError  # noqa: E402
 from pseudolabel.cli.rundir import verify_run  # noqa: E402
 
-LONG = "PSEUDOLABEL_PROPERTY_EXAMPLES" in os.environ
-EXAMPLES = int(os.environ.get("PSEUDOLABEL_PROPERTY_EXAMPLES", "12"))
+_PROFILE = settings()  # the loaded profile (tests/conftest.py; --hypothesis-profile)
+EXAMPLES = 12 if _PROFILE.derandomize else _PROFILE.max_examples
+"""Each usable example is a whole fit (~1-2 s): a dozen in the default profile, the long profile's count otherwise."""
 FAST = ("--max-rounds", "1", "--cv", "2", "--query", "0")
 
 LABELS = {  # label type -> class values (the user's values)
@@ -196,8 +197,8 @@ def _flat(res) -> str:
     return " ".join((res.stdout + " " + res.stderr).split())
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG, database=None, print_blob=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(case=cases())
 def test_random_tables_fit_or_fail_cleanly(case, cli):
     with tempfile.TemporaryDirectory() as d:
