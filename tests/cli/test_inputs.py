@@ -128,7 +128,7 @@ def test_rejected_rows_carry_no_label_when_self_training_is_kept(make_blobs, cli
     path = tmp_path / "d.csv"
     df.to_csv(path, index=False)
     out = tmp_path / "run"
-    res = cli("fit", path, "--target", "y", "--out", out, "--teacher", "self", "--select", "topk(k=3)", *fast)
+    res = cli("fit", path, "--target", "y", "--out", out, "--teacher", "self", "--select", "topk(k=3)", "--no-fallback", *fast)
     assert res.code == 0, res
     assert not _strict_json(out / "metrics.json")["fallback_to_supervised"]
     pl = pd.read_parquet(out / "pseudo_labels.parquet")

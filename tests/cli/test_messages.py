@@ -13,9 +13,9 @@ from pseudolabel.cli.fit import RoundProgress, fallback_message
 
 def test_fallback_message_gives_the_numbers_and_the_real_flag():
     model = SimpleNamespace(guard_={"heldout_accuracy": 0.857, "supervised_heldout_accuracy": 0.571, "p_value": 0.25,
-                                    "n_heldout": 7, "heldout_wins": 2, "heldout_losses": 0})
+                                    "n_heldout": 7, "heldout_wins": 2, "heldout_losses": 0, "gain_lower_bound": -0.012, "z": 0.5})
     msg = fallback_message(model)
-    assert "not significantly better than supervised-only training (held-out 0.857 vs 0.571, n=7, p=0.25)" in msg
+    assert "not clearly better than supervised-only training (held-out 0.857 vs 0.571, n=7, gain lower bound -0.012 at z=0.5)" in msg
     assert "--no-fallback" in msg and "fallback=False" not in msg
     model.guard_.update(heldout_accuracy=0.5)
     assert "was worse than supervised-only training (held-out 0.500 vs 0.571" in fallback_message(model)
@@ -25,7 +25,7 @@ def test_a_fallback_run_says_why_and_no_fallback_keeps_self_training(fallback_ru
     path, out, res = fallback_run
     g = json.loads((out / "metrics.json").read_text())["guard"]
     numbers = f"held-out {g['heldout_accuracy']:.3f} vs {g['supervised_heldout_accuracy']:.3f}, n={g['n_heldout']}"
-    assert f"not significantly better than supervised-only training ({numbers}" in res.text, res
+    assert f"better than supervised-only training ({numbers}, gain lower bound" in res.text, res
     assert "pass --no-fallback to keep self-training" in res.text
     assert "did not beat" not in res.text and "fallback=False" not in res.text
     assert "supervised only (fallback" in res.text  # the summary says so too

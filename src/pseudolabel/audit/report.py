@@ -331,13 +331,16 @@ def _chosen_html(rec: AuditRecord) -> str:
         numbers = f"held-out accuracy {_num(acc):.3f} vs {_num(sup):.3f} supervised-only"
         if n is not None:
             numbers += f", n={int(n)} held-out rows"
+        lb = d.get("gain_lower_bound")
+        if lb is not None and np.isfinite(_num(lb)):
+            numbers += f", gain lower bound {_num(lb):+.3f} (mean paired gain − {_num(d.get('z')):g} standard errors)"
         if p is not None and np.isfinite(_num(p)):
             numbers += f", one-sided sign test p={_num(p):.2g}"
     elif acc is not None and np.isfinite(_num(acc)):
         numbers = f"held-out accuracy {_num(acc):.3f}" + (f" (n={int(n)})" if n is not None else "")
     chosen = "–" if rec.chosen_step is None else str(rec.chosen_step)
     if d.get("fallback", False):
-        verdict = "worse than" if _num(acc) < _num(sup) else "no better than" if _num(acc) == _num(sup) else "not significantly better than"
+        verdict = "worse than" if _num(acc) < _num(sup) else "no better than" if _num(acc) == _num(sup) else "not clearly better than"
         text = (f"<b>Model returned: supervised only.</b> Self-training (best configuration: {html.escape(cfg)}) was "
                 f"{verdict} supervised-only training ({html.escape(numbers)}), so the supervised model was kept and "
                 "no pseudo-label was accepted. <code>fallback=False</code> (CLI: <code>--no-fallback</code>) keeps "

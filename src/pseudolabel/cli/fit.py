@@ -115,7 +115,7 @@ def fit(
     estimator: Annotated[str, typer.Option(help="Student: logreg, hgb, rf, knn or svc.")] = "logreg",
     max_rounds: Annotated[int, typer.Option(help="Self-training rounds.")] = 5,
     cv: Annotated[int, typer.Option(help="Held-out folds of the labels (0 disables the estimates and the guard).")] = 3,
-    no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Keep self-training even when it is not significantly better than supervised-only on held-out labels.")] = False,
+    no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Keep self-training even when it is not clearly better than supervised-only on held-out labels.")] = False,
     drop: Annotated[list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Free-text column to embed with MiniLM (repeatable; text extra).")] = None,
     categorical: Annotated[list[str] | None, typer.Option("--categorical", help="Column to one-hot encode whatever it holds (repeatable).")] = None,
@@ -363,7 +363,7 @@ def outcome_line(model: SelfTrainer) -> str:
     """The chosen configuration and round, as the summary reports them."""
     accepted = int(model.pseudo_labels_.accepted.sum())
     if model.fallback_:
-        return f"done: supervised model kept (self-training not significantly better); {accepted:,} accepted"
+        return f"done: supervised model kept (self-training not clearly better); {accepted:,} accepted"
     teacher = (model.config_ or {}).get("teacher", "")
     return f"done: {teacher + ', ' if teacher else ''}round {model.best_round_}: {accepted:,} accepted"
 
@@ -372,12 +372,12 @@ def fallback_message(model: SelfTrainer) -> str:
     """Why the supervised model was kept, with the guard's numbers and the flag that keeps self-training."""
     g = model.guard_ or {}
     acc, sup = _f(g.get("heldout_accuracy")), _f(g.get("supervised_heldout_accuracy"))
-    verdict = "worse than" if acc < sup else "no better than" if acc == sup else "not significantly better than"
+    verdict = "worse than" if acc < sup else "no better than" if acc == sup else "not clearly better than"
     numbers = f"held-out {acc:.3f} vs {sup:.3f}"
     if g.get("n_heldout") is not None:
         numbers += f", n={int(g['n_heldout'])}"
-    if np.isfinite(_f(g.get("p_value"))):
-        numbers += f", p={_f(g['p_value']):.2g}"
+    if np.isfinite(_f(g.get("gain_lower_bound"))):
+        numbers += f", gain lower bound {_f(g['gain_lower_bound']):+.3f} at z={_f(g.get('z')):g}"
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
             "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
             "pass --no-fallback to keep self-training")
