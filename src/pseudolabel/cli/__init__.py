@@ -1,4 +1,4 @@
-"""Command line: ``pseudolabel fit | predict | demo | bench | methods`` (a thin layer over the API).
+"""Command line: ``pseudolabel fit | predict | review | labels | demo | bench | methods`` (a thin layer over the API).
 
 One module per command; :mod:`pseudolabel.cli._common` holds what they share. Heavy optional
 dependencies (torch, sentence-transformers) are imported only by the code paths that need them.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from pseudolabel.cli import bench, demo, fit, methods, predict
+from pseudolabel.cli import bench, demo, fit, labels, methods, predict, review
 from pseudolabel.cli._common import stay_offline
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.command()(fit.fit)
 app.command()(predict.predict)
+app.command()(review.review)
+app.add_typer(labels.app, name="labels")
 app.command()(demo.demo)
 app.command()(bench.bench)
 app.command("methods")(methods.list_methods)

@@ -27,6 +27,7 @@ from pseudolabel.cli._common import (
     limit_threads,
     progress_bar,
 )
+from pseudolabel.cli.labels import use_store_labels
 from pseudolabel.core.record import PseudoLabels
 from pseudolabel.data.io import (
     InputError,
@@ -72,6 +73,7 @@ def fit(
     query: Annotated[int, typer.Option(help="Suggest this many rows to label next (report + metrics.json).")] = 20,
     threads: Annotated[int, typer.Option(help="BLAS threads (1 is fastest for small fits).")] = 1,
     overwrite: Annotated[bool, typer.Option(help="Replace the artifacts of a previous run in --out.")] = False,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Label store (SQLite, `pseudolabel review`/`labels`) whose human labels win over DATA's target; default: OUT/labels.db when it exists.")] = None,
 ) -> None:
     """Fit on DATA and write pseudo_labels.parquet, model.joblib, metrics.json and report.html to --out."""
     if impute not in ("none", "median"):
@@ -79,6 +81,7 @@ def fit(
     _check_out_dir(out, overwrite)
     t0 = time.perf_counter()
     inputs = _read_inputs(data, target, id_column, drop, impute, text)
+    labels = use_store_labels(inputs, labels, out)
     model = _make_model(estimator, teacher=teacher, refine=refine, select=select, max_rounds=max_rounds, cv=cv, seed=seed)
     console.print(
         f"[bold]{data.name}[/]: {len(inputs.y):,} rows, {inputs.labeled.sum():,} labeled, {(~inputs.labeled).sum():,} unlabeled, "
@@ -97,6 +100,7 @@ def fit(
         "cv": cv,
         "seed": seed,
         "threads": threads,
+        "labels": None if labels is None else str(labels),
     }
     summary, heldout = _write_run(out, data, model, inputs, config, query=query, t0=t0)
     _print_summary(out, model, summary, heldout)
