@@ -51,6 +51,7 @@ from pseudolabel.store import (
     VersionConflict,
     default_store,
     export_table,
+    row_key,
 )
 
 MAX_BODY = 64 * 1024
@@ -263,7 +264,7 @@ def _row_context(state: ReviewState, row_id: str) -> dict:
     return {
         "row_id": row_id, "position": pos, "suggestion": suggestion, "confidence": confidence,
         "probs": sorted(zip(view.classes, view.probs[pos].tolist(), strict=True), key=lambda t: -t[1])[:5],
-        "pseudo_label": None if not accepted else str(pseudo["label"]),
+        "pseudo_label": None if not accepted else row_key(pseudo["label"]),
         "pseudo_confidence": None if not accepted else float(pseudo["confidence"]),
         "human": current, "version": 0 if current is None else int(current["version"]),
         "table_label": None if table_label is None or str(table_label).strip() in ("", "nan") else str(table_label),

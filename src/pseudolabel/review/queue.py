@@ -19,7 +19,7 @@ import numpy as np
 from pseudolabel.active.loop import choose
 from pseudolabel.core.registry import available
 from pseudolabel.review.audit import audit_queue
-from pseudolabel.store.sqlite import LabelStore
+from pseudolabel.store.sqlite import LabelStore, row_key
 
 QUEUE_BATCH = 200
 DEFAULT_QUEUE = "entropy_sampling"
@@ -59,7 +59,7 @@ class Queues:
         if name == "likely_wrong":
             class_index = {c: j for j, c in enumerate(view.classes)}
             acc = view.accepted_pseudo()
-            given = np.array([class_index.get(str(acc.loc[view.ids[i], "label"]), 0) for i in rows])
+            given = np.array([class_index.get(row_key(acc.loc[view.ids[i], "label"]), 0) for i in rows])
             kwargs = {"given": given}
         n = min(QUEUE_BATCH, len(rows))
         picked, _ = _choose(name, view, rows, labeled, n, self.seed, **kwargs)
