@@ -96,3 +96,11 @@ def test_export_inside_the_run_directory(client, run_dir):
     client.post("/api/labels", json={"row_id": rid, "label": "1", "version": ver})
     r = client.post("/api/export", json={"path": "exports/labels.csv"})
     assert r.status_code == 200 and (run_dir / "exports" / "labels.csv").read_text().count("\n") == 2
+
+
+def test_class_keys():
+    from pseudolabel.review.app import class_keys
+
+    assert class_keys(["0", "1", "2"]) == [("0", "0"), ("1", "1"), ("2", "2")]  # digit classes: press the digit
+    keys = class_keys([f"c{i}" for i in range(12)])
+    assert keys[0] == ("c0", "1") and keys[9] == ("c9", "0") and keys[10] == ("c10", None)

@@ -24,9 +24,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _key_for(classes, label):
-    i = classes.index(label)
-    return str((i + 1) % 10)
+def _key_for(page, label):
+    return page.locator(f'button.cls[value="{label}"]').get_attribute("data-key")
 
 
 def test_browser_keyboard_labeling_correction_and_retrain(run_dir, helpers):
@@ -45,7 +44,7 @@ def test_browser_keyboard_labeling_correction_and_retrain(run_dir, helpers):
             rid = row.get_attribute("data-row-id")
             label = page.locator("#suggestion").inner_text() if i % 3 else classes[i % 10]
             with page.expect_navigation():
-                page.keyboard.press(_key_for(classes, label))
+                page.keyboard.press(_key_for(page, label))
             assert "saved row" in page.locator("#notice").inner_text()
             given[rid] = label
         assert page.locator("#labels-given").inner_text() == str(N_KEYBOARD_LABELS)
@@ -66,7 +65,7 @@ def test_browser_keyboard_labeling_correction_and_retrain(run_dir, helpers):
         pseudo = page.locator("#pseudo-label").inner_text()
         right = classes[(classes.index(pseudo) + 3) % 10]
         with page.expect_navigation():
-            page.keyboard.press(_key_for(classes, right))
+            page.keyboard.press(_key_for(page, right))
         given[corrected] = right
         accepted = page.locator("#row").get_attribute("data-row-id")
         with page.expect_navigation():

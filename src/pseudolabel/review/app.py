@@ -209,6 +209,14 @@ def _templates() -> Environment:
     return env
 
 
+def class_keys(classes: list[str]) -> list[tuple[str, str | None]]:
+    """The key of each class button: the digit itself when the classes are the digits (press 3 for
+    class "3"), else 1…9 and 0 for the first ten classes in order; None past ten."""
+    if all(len(c) == 1 and c.isdigit() for c in classes):
+        return [(c, c) for c in classes]
+    return [(c, str((i + 1) % 10) if i < 10 else None) for i, c in enumerate(classes)]
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
@@ -364,7 +372,7 @@ def _render(request: Request, template: str, status_code: int = 200, **ctx) -> H
     with state.lock:
         view, retrain = state.view, dict(state.retrain)
     page = request.app.state.env.get_template(template).render(
-        classes=view.classes, queues=queue_names(), progress=state.progress(), run_name=view.name,
+        classes=view.classes, class_keys=class_keys(view.classes), queues=queue_names(), progress=state.progress(), run_name=view.name,
         retrain=retrain, accuracy=state.accuracy_history[-1], **ctx)
     return HTMLResponse(page, status_code=status_code)
 
