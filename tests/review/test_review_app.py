@@ -104,3 +104,48 @@ def test_class_keys():
     assert class_keys(["0", "1", "2"]) == [("0", "0"), ("1", "1"), ("2", "2")]  # digit classes: press the digit
     keys = class_keys([f"c{i}" for i in range(12)])
     assert keys[0] == ("c0", "1") and keys[9] == ("c9", "0") and keys[10] == ("c10", None)
+
+
+def test_other_sites_cannot_drive_the_server(run_dir):
+    client = TestClient(create_app(run_dir, user="alice", allowed_hosts={"127.0.0.1", "localhost"}),
+                        base_url="http://127.0.0.1:8765")
+    rid, ver = _row(client.get("/label").text)
+    r = client.post("/api/labels", json={"row_id": rid, "label": "1", "version": ver}, headers={"origin": "http://evil.example"})
+    assert r.status_code == 403 and "cross-site" in r.json()["error"]
+    r = client.get("/label", headers={"host": "evil.example:8765"})
+    assert r.status_code == 403
+    ok = client.post("/api/labels", json={"row_id": rid, "label": "1", "version": ver}, headers={"origin": "http://127.0.0.1:8765"})
+    assert ok.status_code == 200
+    assert len(LabelStore(run_dir / "labels.db").history()) == 1
+
+
+def test_audit_rows_cannot_be_skipped(client, run_dir):
+    rid, _ = _row(client.get("/label?queue=audit_sample").text)
+    r = client.post("/skip", data={"row_id": rid, "queue": "audit_sample"})
+    assert r.status_code == 409 and "bias" in r.text
+    assert _row(client.get("/label?queue=audit_sample").text)[0] == rid
+
+
+def test_audit_queue_gives_an_unbiased_precision_estimate(client, run_dir):
+    from pseudolabel.ops.stratified import stratified_proportion
+    from pseudolabel.review.audit import run_key
+
+    status = client.get("/api/status").json()["audit"]
+    assert not status["ready"] and status["n_checked"] == 0
+    for i in range(12):
+        page = client.get("/label?queue=audit_sample").text
+        rid, ver = _row(page)
+        pseudo = re.search(r'id="pseudo-label">([^<]+)<', page).group(1)
+        label = pseudo if i % 4 else str((int(pseudo) + 1) % 10)  # every 4th pseudo-label is wrong
+        client.post("/label", data={"row_id": rid, "label": label, "version": ver, "queue": "audit_sample"})
+    audit = client.get("/api/status").json()["audit"]
+    assert audit["ready"] and audit["n_checked"] == 12 and audit["low"] < audit["estimate"] < audit["high"]
+    store = LabelStore(run_dir / "labels.db")
+    sizes, rows = store.audit_design(run_key(type("V", (), {"path": run_dir})()))
+    checked = {h: 0 for h in sizes}
+    right = {h: 0 for h in sizes}
+    for r in rows[:12]:
+        checked[r["stratum"]] += 1
+        right[r["stratum"]] += store.labels()[r["row_id"]] == r["pseudo_label"]
+    assert audit["estimate"] == pytest.approx(stratified_proportion(sizes, checked, right)["estimate"])
+    assert "95% CI" in client.get("/status").text

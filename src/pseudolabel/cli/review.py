@@ -37,7 +37,9 @@ def review(
     if not 0 < port < 65536:
         fail(f"--port must be 1-65535, got {port}")
     try:
-        app = create_app(run_dir, store=store, data=data, queue=queue, budget=budget, user=user)
+        loopback = {"127.0.0.1", "localhost", "::1", "[::1]"}
+        app = create_app(run_dir, store=store, data=data, queue=queue, budget=budget, user=user,
+                         allowed_hosts=loopback if host in loopback else None)
     except (InputError, StoreError, ValueError) as exc:
         fail(str(exc))
     if host not in ("127.0.0.1", "localhost", "::1"):

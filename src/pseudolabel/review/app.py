@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import pseudolabel
 from pseudolabel.data.io import InputError
 from pseudolabel.review.audit import audit_estimate
 from pseudolabel.review.images import data_uri
@@ -92,6 +94,37 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class SameOrigin:
+    """ASGI middleware against other web sites driving this local server from a browser: a POST
+    whose ``Origin`` is not this server is refused (403), and with ``allowed_hosts`` (set when the
+    server listens on a loopback address) a request for another ``Host`` name (DNS rebinding) too."""
+
+    def __init__(self, app, allowed_hosts: set[str] | None = None):
+        self.app, self.allowed_hosts = app, allowed_hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if self.allowed_hosts is not None and name not in self.allowed_hosts:
+            return await _refuse(send, f"host {host!r} is not this review server; open it as http://127.0.0.1:<port>/")
+        origin = headers.get(b"origin")
+        if scope["method"] == "POST" and origin is not None and origin.decode("latin-1") not in ("null",):
+            netloc = origin.decode("latin-1").split("://", 1)[-1]
+            if netloc != host:
+                return await _refuse(send, f"cross-site request from {origin.decode('latin-1')!r} refused; nothing was written")
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": 403,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(limit: int, send) -> None:
@@ -162,7 +195,10 @@ class ReviewState:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             argv = self.retrain_argv(out)
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=6 * 3600)
+            env = dict(os.environ)  # the child imports this very package (a checkout may shadow an install)
+            env["PYTHONPATH"] = os.pathsep.join([str(Path(pseudolabel.__file__).resolve().parents[1]),
+                                                 *filter(None, [env.get("PYTHONPATH")])])
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=6 * 3600, env=env)
             log = (proc.stdout + proc.stderr)[-4000:]
             if proc.returncode != 0:
                 with self.lock:
@@ -402,6 +438,9 @@ async def post_skip(request: Request) -> Response:
     queue = str(data.get("queue") or state.default_queue)
     if row_id not in state.view.position():
         return _error(request, 404, f"unknown row id {row_id!r}", queue=queue)
+    if queue == "audit_sample":
+        return _error(request, 409, "rows of the audit sample cannot be skipped: skipping the hard ones would bias the "
+                      "precision estimate; accept the pseudo-label or correct it", queue=queue, row_id=row_id)
     state.store.skip(row_id, user=user)
     return RedirectResponse(f"/label?{urlencode({'queue': queue, 'notice': f'skipped row {row_id}'})}", status_code=303)
 
@@ -522,8 +561,9 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def create_app(run_dir: str | Path, *, store: str | Path | None = None, data: str | Path | None = None,
-               queue: str = DEFAULT_QUEUE, budget: int | None = None, user: str | None = None, seed: int = 0):
-    """The review app for ``run_dir`` (wrapped in the body-size limit)."""
+               queue: str = DEFAULT_QUEUE, budget: int | None = None, user: str | None = None, seed: int = 0,
+               allowed_hosts: set[str] | None = None):
+    """The review app for ``run_dir`` (wrapped in the same-origin guard and the body-size limit)."""
     state = ReviewState(Path(run_dir), None if store is None else Path(store), None if data is None else Path(data),
                         queue, budget, user, seed)
     routes = [
@@ -540,4 +580,4 @@ def create_app(run_dir: str | Path, *, store: str | Path | None = None, data: st
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.review = state
     app.state.env = _templates()
-    return BodyLimit(app)
+    return SameOrigin(BodyLimit(app), allowed_hosts)
