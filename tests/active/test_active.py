@@ -69,3 +69,21 @@ def test_active_suite_end_to_end_on_digits(tmp_path):
     assert "labels needed" in (tmp_path / "results.md").read_text()
     s = summarize(saved)["digits"]
     assert set(s["strategies"]) == {"random_sampling", "entropy_sampling", "skal_entropy"}
+
+
+def test_report_rebuilds_from_results_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from pseudolabel.cli import app
+
+    res = {"suite": "active", "command": "pseudolabel bench --suite active", "date": "d", "protocol": {},
+           "datasets": {"toy": {"n_train": 10, "n_test": 5, "n_classes": 2, "full_supervised_accuracy": 0.9,
+                                "budgets": [4, 8]}},
+           "curves": [{"dataset": "toy", "strategy": s, "seed": 0, "status": "ok",
+                       "points": [{"labels": 4, "accuracy": 0.5}, {"labels": 8, "accuracy": a}]}
+                      for s, a in [("random_sampling", 0.7), ("entropy_sampling", 0.9), ("skal_entropy", 0.9)]]}
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    r = CliRunner().invoke(app, ["bench", "--report", str(tmp_path / "results.json"), "--no-plots"])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "results.md").read_text()
+    assert "`entropy_sampling` (1 seeds) | 8 |" in md and "not reached" in md  # 0.855 reached at 7.55 labels
