@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
-import shlex
 import sys
 import tempfile
 import time
@@ -257,7 +256,9 @@ def run_active(datasets=None, strategies=None, seeds: int = 5, seed_start: int =
     seed_list = list(range(int(seed_start), int(seed_start) + int(seeds)))
     results = {
         "suite": "active",
-        "command": command or _command(datasets, strategies, seeds, seed_start, start_per_class, out_dir, data_dir, threads, n_jobs),
+        # the CLI passes its equivalent command line (bench.runner builds it); a Python call records itself
+        "command": command or (f"run_active(datasets={datasets}, strategies={strategies}, seeds={seeds}, seed_start={seed_start}, "
+                               f"start_per_class={start_per_class}, rounds={rounds}, out_dir={str(out_dir)!r})"),
         "argv": list(sys.argv),
         "date": env.now(),
         "machine": env.machine(),
@@ -312,16 +313,6 @@ def _version(pkg: str) -> str | None:
         return version(pkg)
     except PackageNotFoundError:
         return None
-
-
-def _command(datasets, strategies, seeds, seed_start, start_per_class, out_dir, data_dir, threads, n_jobs) -> str:
-    from pseudolabel.cli.bench import command_line
-
-    return shlex.join(command_line(suite="active", datasets=None if list(datasets) == list(DATASETS) else list(datasets),
-                                   methods=None if list(strategies) == list(STRATEGIES) else list(strategies),
-                                   seeds=None if seeds == SUITE["seeds"] else seeds, seed_start=seed_start or None,
-                                   labels_per_class=None if start_per_class == START_PER_CLASS else [start_per_class],
-                                   out=out_dir, data_dir=data_dir, threads=threads, n_jobs=n_jobs))
 
 
 # ---------------------------------------------------------------------------- summary and report
@@ -441,6 +432,22 @@ def write_plots(results: dict, out_dir: Path) -> list[str]:
 
 
 def _write_json(results: dict, path: Path) -> None:
-    from pseudolabel.bench.runner import _write_json as write
+    from pseudolabel.ops.files import atomic_path
 
-    write(results, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_jsonable(results), indent=1))
+        tmp.chmod(0o644)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

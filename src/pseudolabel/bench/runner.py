@@ -144,6 +144,9 @@ def run_bench(
     if cfg.get("runner") == "active":
         from pseudolabel.bench.active import run_active
 
+        if command is None:
+            command = _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads, n_jobs,
+                               timeout, update, seed_start)
         return run_active(datasets=datasets, strategies=methods, seeds=seeds if seeds is not None else cfg["seeds"],
                           seed_start=seed_start or 0,
                           start_per_class=(labels_per_class or cfg["labels_per_class"])[0], out_dir=out_dir,
