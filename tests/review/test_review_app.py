@@ -149,3 +149,23 @@ def test_audit_queue_gives_an_unbiased_precision_estimate(client, run_dir):
         right[r["stratum"]] += store.labels()[r["row_id"]] == r["pseudo_label"]
     assert audit["estimate"] == pytest.approx(stratified_proportion(sizes, checked, right)["estimate"])
     assert "95% CI" in client.get("/status").text
+
+
+def test_image_detection_and_png():
+    import zlib
+
+    import numpy as np
+    import pandas as pd
+
+    from pseudolabel.review.images import png_gray
+    from pseudolabel.review.run import image_shape
+
+    assert image_shape(pd.DataFrame(np.ones((2, 64)))) == (8, 8)
+    assert image_shape(pd.DataFrame(np.ones((2, 16)))) is None  # 16 columns: a table, not a picture
+    assert image_shape(pd.DataFrame(-np.ones((2, 64)))) is None
+    png = png_gray(np.arange(64.0), (8, 8))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[12:16] == b"IHDR"
+    w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert w == h == 168
+    raw = zlib.decompress(png[png.index(b"IDAT") + 4:png.index(b"IEND") - 8])
+    assert len(raw) == h * (w + 1) and raw[1] == 255 and raw[-1] == 0  # first pixel light (0), last dark (63)

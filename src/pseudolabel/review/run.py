@@ -25,7 +25,8 @@ from pseudolabel.store.sqlite import row_key
 
 RETRAINS = "retrains"
 REQUIRED = ("model.joblib", "metrics.json", "pseudo_labels.parquet")
-IMAGE_MIN_PIXELS = 16
+IMAGE_MIN_PIXELS = 64
+"""An 8×8 image at least (digits); a table with 16 or 36 numeric columns is rarely a picture."""
 
 
 def is_run(path: Path) -> bool:
@@ -64,12 +65,15 @@ def resolve_data(config: dict, run_dir: Path, data: str | Path | None = None) ->
 
 
 def image_shape(frame: pd.DataFrame) -> tuple[int, int] | None:
-    """(h, w) when every column is numeric and their count is a square of at least 16 (pixels)."""
+    """(h, w) when the columns look like pixels: a square number (≥ 64) of numeric, non-negative columns."""
     n = frame.shape[1]
     side = int(math.isqrt(n))
     if n < IMAGE_MIN_PIXELS or side * side != n:
         return None
     if not all(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns):
+        return None
+    values = frame.to_numpy(dtype=np.float64)
+    if np.isnan(values).any() or values.min() < 0:
         return None
     return side, side
 
