@@ -133,7 +133,11 @@ class RunView:
         return self.metrics.get("config", {})
 
     def position(self) -> dict[str, int]:
-        return {rid: i for i, rid in enumerate(self.ids)}
+        """Row id → row number (built once; the ids of a run never change)."""
+        pos = self.__dict__.get("_position")
+        if pos is None:
+            pos = self.__dict__["_position"] = {rid: i for i, rid in enumerate(self.ids)}
+        return pos
 
     def suggestion(self, i: int) -> tuple[str, float]:
         j = int(self.probs[i].argmax())
