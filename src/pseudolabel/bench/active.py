@@ -383,6 +383,7 @@ def write_markdown(results: dict, path: Path) -> None:
     met = sum(v["meets_bar"] for v in s.values())
     lines += [f"Bar (best strategy with pseudo-labeling needs ≥30% fewer labels than random sampling with the same "
               f"learner, and no more than scikit-activeml's best): met on {met} of {len(s)} datasets.", ""]
+    lines += _overview(s)
     for name, v in s.items():
         info = results["datasets"][name]
         lines += [f"## {name}", "", f"Pool {info['n_train']} rows, test {info['n_test']}, {info['n_classes']} classes; "
@@ -401,6 +402,30 @@ def write_markdown(results: dict, path: Path) -> None:
             lines.append(f"| `{strat}` ({n} seeds) | {_fmt_n(r['labels_needed'])} | {cells} |")
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _overview(s: dict) -> list[str]:
+    """Labels needed per strategy (rows) and dataset (columns), with the saving against random."""
+    names = list(s)
+    strategies = list(dict.fromkeys(k for v in s.values() for k in v["strategies"]))
+    order = [x for x in STRATEGIES if x in strategies] + [x for x in strategies if x not in STRATEGIES]
+    lines = ["## Labels needed to reach the target (mean curve over seeds; in brackets: change against `random_sampling`)", "",
+             "| strategy | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for strat in order:
+        cells = []
+        for name in names:
+            r = s[name]["strategies"].get(strat)
+            rnd = s[name]["random_labels"]
+            if r is None:
+                cells.append("–")
+            elif r["labels_needed"] is None:
+                cells.append("not reached")
+            else:
+                saving = "" if not rnd or strat == "random_sampling" else f" ({r['labels_needed'] / rnd - 1:+.0%})"
+                cells.append(f"{r['labels_needed']:.0f}{saving}")
+        lines.append(f"| `{strat}` | " + " | ".join(cells) + " |")
+    lines.append("| **bar met** | " + " | ".join("yes" if s[n]["meets_bar"] else "no" for n in names) + " |")
+    return [*lines, ""]
 
 
 def write_plots(results: dict, out_dir: Path) -> list[str]:
