@@ -87,3 +87,17 @@ def test_report_rebuilds_from_results_json(tmp_path):
     assert r.exit_code == 0, r.output
     md = (tmp_path / "results.md").read_text()
     assert "`entropy_sampling` (1 seeds) | 8 |" in md and "not reached" in md  # 0.855 reached at 7.55 labels
+
+
+def test_verdict_with_a_random_baseline_that_never_reaches_the_target():
+    from pseudolabel.bench.active import _verdict
+
+    rows = {"random_sampling": {"labels_needed": None}, "badge": {"labels_needed": 182.0},
+            "skal_entropy": {"labels_needed": 193.0}}
+    v = _verdict(rows, 280.0)
+    assert v["saving_is_lower_bound"] and v["saving_vs_random"] == pytest.approx(1 - 182 / 280) and v["meets_bar"]
+    rows["skal_entropy"]["labels_needed"] = 150.0  # the anchor needs fewer: not met
+    assert not _verdict(rows, 280.0)["meets_bar"]
+    v = _verdict({"random_sampling": {"labels_needed": 43.0}, "noise_stability": {"labels_needed": 33.0},
+                  "skal_entropy": {"labels_needed": 49.0}}, 93.0)
+    assert v["saving_vs_random"] == pytest.approx(10 / 43) and not v["meets_bar"] and not v["saving_is_lower_bound"]
