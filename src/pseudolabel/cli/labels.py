@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -41,10 +42,7 @@ def use_store_labels(inputs, labels: Path | None, out: Path) -> Path | None:
     except InputError as exc:
         fail(str(exc))
     inputs.y = y
-    inputs.labeled = [v is not None for v in y]
-    import numpy as np
-
-    inputs.labeled = np.asarray(inputs.labeled)
+    inputs.labeled = np.array([v is not None for v in y])
     note = (f"label store {path}: {summary['labels']} human label(s), {summary['added']} added to DATA's, "
             f"{summary['overrode_table']} replacing its target value")
     if summary["unknown_ids"]:
