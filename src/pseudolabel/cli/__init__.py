@@ -1,4 +1,4 @@
-"""Command line: ``pseudolabel fit | predict | demo | bench | methods`` (a thin layer over the API).
+"""Command line: ``pseudolabel fit | predict | review | labels | demo | bench | methods`` (a thin layer over the API).
 
 One module per command; :mod:`pseudolabel.cli._common` holds what they share, including the
 error handling every command is wrapped in (no traceback reaches the user; exit codes in its
@@ -12,7 +12,7 @@ import signal
 
 import typer
 
-from pseudolabel.cli import bench, demo, fit, methods, predict
+from pseudolabel.cli import bench, demo, fit, labels, methods, predict, review
 from pseudolabel.cli._common import command, stay_offline
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 app.command()(command(fit.fit))
 app.command()(command(predict.predict))
+app.command()(command(review.review))
+app.add_typer(labels.app, name="labels")  # its commands are wrapped by `command` where they are defined
 app.command()(command(demo.demo))
 app.command()(command(bench.bench))
 app.command("methods")(command(methods.list_methods))

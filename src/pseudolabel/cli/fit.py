@@ -36,6 +36,7 @@ from pseudolabel.cli._common import (
     progress_bar,
     warn,
 )
+from pseudolabel.cli.labels import keep_label_store, store_labels_over
 from pseudolabel.cli.rundir import (
     ARTIFACTS,
     MANIFEST,
@@ -96,10 +97,12 @@ class FitOptions:
     query: int = 20
     threads: int = 1
     overwrite: bool = False
+    labels: Path | None = None  # label store whose human labels win over DATA's target
 
     def record(self) -> dict:
         d = asdict(self)
         d["data"], d["out"] = str(self.data), str(self.out)
+        d["labels"] = None if self.labels is None else str(self.labels)
         d["id"] = d.pop("id_column")
         return d
 
@@ -129,6 +132,7 @@ def fit(
     query: Annotated[int, typer.Option(help="Suggest this many rows to label next (report + metrics.json).")] = 20,
     threads: Annotated[int, typer.Option(help="BLAS threads (1 is fastest for small fits).")] = 1,
     overwrite: Annotated[bool, typer.Option(help="Replace a previous run in --out (it stays whole until the new one is complete).")] = False,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Label store (SQLite, `pseudolabel review`/`labels`) whose human labels win over DATA's target; default: OUT/labels.db when it exists.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
 ) -> None:
     """Fit on DATA and write pseudo_labels.parquet, model.joblib, metrics.json, report.html and run.json to --out."""
@@ -137,7 +141,7 @@ def fit(
         estimator=estimator, max_rounds=max_rounds, cv=cv, fallback=not no_fallback, drop=listed(drop),
         text=listed(text), categorical=listed(categorical), numeric=listed(numeric), impute=impute,
         na_values=listed(na_values), sep=sep, decimal=decimal, encoding=encoding, seed=seed, query=query, threads=threads,
-        overwrite=overwrite,
+        overwrite=overwrite, labels=labels,
     )
     run_fit(opts)
 
@@ -156,6 +160,7 @@ def run_fit(opts: FitOptions) -> None:
             fit_with_progress(model, inputs, opts)
             console.print(f"writing the run to {escape(str(plan.out))}", highlight=False)
             result = write_run(tmp, model, inputs, opts, seconds=time.perf_counter() - t0)
+            keep_label_store(plan.out, tmp)  # the human labels of the run being replaced move with it
         committed = True
     finally:
         if not committed:
@@ -235,6 +240,7 @@ def read_inputs(opts: FitOptions) -> Inputs:
         unknown = [c for c in cols if c not in split.features.columns]
         if unknown:
             fail(f"{flag} column(s) {unknown} are not feature columns of DATA; features are: {list(split.features.columns)}")
+    split.target, opts.labels = store_labels_over(split, opts.labels, opts.out)
     target = encode_target(split.target, table=table, tokens=tokens)
     if opts.impute == "none":
         _refuse_missing(split.features, table, tokens)

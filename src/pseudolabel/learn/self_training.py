@@ -706,6 +706,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         with _thread_limit(self.threads):
             return self._predict_proba(self._transform_X(X))
 
+    def predict_proba_features(self, X) -> np.ndarray:
+        """``predict_proba`` of rows already in the model's feature representation (the output of
+        ``encoder_.transform`` for a model fitted on a DataFrame; the same as ``predict_proba`` for
+        arrays). Query strategies that perturb the features (NoiseAug) need this."""
+        check_is_fitted(self, "estimator_")
+        with _thread_limit(self.threads):
+            return self._predict_proba(np.asarray(X, dtype=np.float64))
+
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = expand_proba(self.estimator_.predict_proba(X), self.estimator_.classes_, len(self.classes_))
         if self.teacher_ is not None and self.teacher_weight_ > 0:
