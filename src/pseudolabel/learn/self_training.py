@@ -73,6 +73,10 @@ from pseudolabel.ops.simplex import EPS
 from pseudolabel.ops.specs import as_spec_list
 from pseudolabel.teachers.estimator import EstimatorTeacher
 
+MAIN_STUDENT_ROWS = 200_000
+"""Pseudo-labeled rows the returned student is fitted on at most (a class-stratified sample): a
+linear student gains nothing measurable beyond this, and it keeps a fit on 10^6–10^8 unlabeled
+rows linear in their number (every row is still pseudo-labeled and scored)."""
 FOLD_STUDENT_ROWS = 10_000
 """Pseudo-labeled rows a fold chain's student is fitted on at most (a class-stratified sample).
 A linear student's held-out predictions barely move beyond a few thousand pseudo-labels, and this
@@ -635,8 +639,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if not accepts_sample_weight(student):
             acc = acc & (record.weight >= 0.5)
         picked = np.flatnonzero(acc)
-        if not main and len(picked) > FOLD_STUDENT_ROWS:
-            picked = _stratified_sample(picked, record.label[picked], FOLD_STUDENT_ROWS, seed=r)
+        cap = MAIN_STUDENT_ROWS if main else FOLD_STUDENT_ROWS
+        if len(picked) > cap:
+            picked = _stratified_sample(picked, record.label[picked], cap, seed=r)
         rows = np.concatenate([ch.labeled, ch.pool[picked]])
         targets = np.concatenate([y_enc[ch.labeled], record.label[picked]])
         weights = np.concatenate([np.full(len(ch.labeled), float(self.labeled_weight)), record.weight[picked]])
