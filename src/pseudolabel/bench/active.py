@@ -40,6 +40,7 @@ import numpy as np
 
 from pseudolabel.bench import env
 from pseudolabel.bench.features import Features, load_features
+from pseudolabel.ops.files import write_json
 
 DATASETS = ("digits", "trec", "electricity")
 """An image-like vector set, a text set (MiniLM embeddings) and a tabular set. electricity, not
@@ -479,22 +480,6 @@ def write_plots(results: dict, out_dir: Path) -> list[str]:
 
 
 def _write_json(results: dict, path: Path) -> None:
-    from pseudolabel.ops.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(results), indent=1))
-        tmp.chmod(0o644)
+    write_json(results, path)
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

@@ -36,6 +36,7 @@ from pseudolabel.bench.job import FULL, run_job
 from pseudolabel.bench.methods import METHODS, get_methods, missing
 from pseudolabel.bench.metrics import summarize
 from pseudolabel.data.datasets import ALL_DATASETS, DEV_CONFIRM, DEV_TUNE
+from pseudolabel.ops.files import write_json
 
 QUICK_METHODS = [
     "supervised",
@@ -423,26 +424,8 @@ def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_di
     return "run_bench(" + ", ".join(f"{k}={v!r}" for k, v in args.items() if v is not None) + ")"
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None  # JSON has no NaN; null reads as "not applicable"
-    return obj
-
-
 def _write_json(results: dict, path: Path) -> None:
-    from pseudolabel.data.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(results), indent=1))
-        tmp.chmod(0o644)
+    write_json(results, path)
 
 
 def load_results(path: str | Path) -> dict:

@@ -13,8 +13,6 @@ Exit codes (README, "Exit codes"):
 from __future__ import annotations
 
 import functools
-import json
-import math
 import os
 import re
 import traceback
@@ -22,7 +20,6 @@ import warnings
 from collections import Counter
 from typing import NoReturn
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -30,7 +27,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from threadpoolctl import threadpool_limits
 
 from pseudolabel.data.io import InputError
-from pseudolabel.ops.files import stay_offline  # noqa: F401 - shared by the CLI commands
+from pseudolabel.ops.files import (  # noqa: F401 - used by the commands
+    dumps,
+    json_safe,
+    stay_offline,  # noqa: F401 - shared by the CLI commands
+)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -175,26 +176,3 @@ class collect_warnings(warnings.catch_warnings):
         return [m + (f" (×{k})" if k > 1 else "") for m, k in counts.items()]
 
 
-def json_safe(obj):
-    """``obj`` with only JSON values: numpy scalars/arrays unwrapped, NaN/inf → None, tuples → lists,
-    keys → str, anything else → str."""
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | np.ndarray):
-        return [json_safe(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
-    if isinstance(obj, bool | int | float | str):
-        return json_safe(obj)
-    return str(obj)
-
-
-def dumps(obj, *, indent: int | None = 2) -> str:
-    """Strict JSON (RFC 8259: no NaN/Infinity; undefined numbers are null)."""
-    return json.dumps(json_safe(obj), indent=indent, allow_nan=False, ensure_ascii=False)

@@ -13,6 +13,8 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import json
+import math
 import os
 import re
 import secrets
@@ -20,6 +22,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -255,3 +259,36 @@ def atomic_dir(path: str | os.PathLike, *, replace: bool = False):
     finally:
         if os.path.lexists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def json_safe(obj):
+    """``obj`` with only JSON values: numpy scalars/arrays unwrapped, NaN/inf → None, tuples → lists,
+    keys → str, anything else → str."""
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | np.ndarray):
+        return [json_safe(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
+    if isinstance(obj, bool | int | float | str):
+        return json_safe(obj)
+    return str(obj)
+
+
+def dumps(obj, *, indent: int | None = 2) -> str:
+    """Strict JSON (RFC 8259: no NaN/Infinity; undefined numbers are null)."""
+    return json.dumps(json_safe(obj), indent=indent, allow_nan=False, ensure_ascii=False)
+
+
+def write_json(obj, path: str | os.PathLike, *, indent: int | None = 1) -> Path:
+    """Strict JSON written atomically (a reader never sees half a file)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(dumps(obj, indent=indent) + "\n", encoding="utf-8")
+    return path
