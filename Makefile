@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,torch,text
+EXTRAS ?= dev,torch,text,review,bench
 # numpy's and scipy's OpenBLAS pools compete for the cores: one BLAS thread per process is
 # fastest for the small fits here (see README, "Threads").
 export OPENBLAS_NUM_THREADS ?= 1

@@ -22,6 +22,9 @@ nice -n 10 $PY ag_news.py --track finetune --init frozen --methods supervised-al
 nice -n 10 $PY ag_news.py --track finetune --init frozen --methods fully-supervised --seeds 0 1 --steps 800 --batch-size 32 --threads 1 --test-fields title+description
 # The same fits as the 800-step line (training is deterministic) scored on description-only test rows, seeds 2 and 4
 nice -n 10 $PY ag_news.py --track finetune --init frozen --methods flexmatch+da --seeds 2 4 --steps 800 --cpu-budget 2700 --threads 1 --test-fields description --wise 0.5
+# scikit-learn baselines on the frozen track's embeddings, draws and test rows (supervised LR, SelfTrainingClassifier,
+# LabelSpreading knn, LR on all 10,001 pool labels; the notes of docs/results/neural.md quote them; about a minute once embedded)
+nice -n 10 $PY ag_news_baselines.py --seeds 0 1 2 3 4 --threads 1
 # Checks quoted in docs/neural.md (token length at prediction; teachers on the frozen embeddings;
 # does a fine-tuned student end better than its teacher: ~25 CPU-minutes per student and seed)
 nice -n 10 $PY ag_news_checks.py --check max-length --seeds 0 --threads 1

@@ -77,13 +77,17 @@ def test_every_available_method_runs_and_reports(name, blobs):
 
 
 def test_well_separated_blobs_known_answers(blobs):
-    # three blobs 12 std apart: the ceiling is perfect; the default SelfTrainer (exact label
-    # spreading on a kNN graph, keep-all selector) labels every pool row, all of them correctly
+    # three blobs 12 std apart: the ceiling is perfect; exact label spreading on a kNN graph with a
+    # keep-all selector labels every pool row, all of them correctly
     full = run_job({"dataset": "blobs", "budget": FULL, "method": "fully_supervised", "seed": 0}, blobs)
     assert full["metrics"]["accuracy"] == 1.0
-    pl = run_job({"dataset": "blobs", "budget": 2, "method": "pseudolabel", "seed": 1}, blobs)["metrics"]
+    pl = run_job({"dataset": "blobs", "budget": 2, "method": "m_graph_all", "seed": 1}, blobs)["metrics"]
     assert pl["pl_coverage"] == 1.0 and pl["pl_precision"] == 1.0 and pl["accuracy"] == 1.0
     assert pl["pl_accepted"] == len(blobs.y_train) - 6 and pl["pool_accuracy"] == 1.0
+    # the default: supervised and self-training are both perfect on the held-out labels, so nothing
+    # shows the unlabeled rows help and the supervised floor is kept (perfect as well)
+    default = run_job({"dataset": "blobs", "budget": 2, "method": "pseudolabel", "seed": 1}, blobs)
+    assert default["metrics"]["accuracy"] == 1.0 and default["metrics"]["pool_accuracy"] == 1.0
     # LabelSpreading labels every pool row (coverage 1 whatever its precision)
     ls = run_job({"dataset": "blobs", "budget": 2, "method": "sklearn_label_spreading", "seed": 1}, blobs)["metrics"]
     assert ls["pl_coverage"] == 1.0 and ls["pl_accepted"] == len(blobs.y_train) - 6

@@ -1,27 +1,31 @@
-"""Which unlabeled rows should a human label next (active learning on top of pseudo-labels).
+"""Which unlabeled rows should a human label next: the report's and the CLI's entry point.
 
-* ``"uncertainty"`` – normalised entropy ``H(p)/log K``; ``"margin"`` – ``1 − (p₍₁₎ − p₍₂₎)``.
-* ``"density"`` – information density (Settles & Craven 2008; the reading of VIOLA's
-  density-uncertainty selection): ``u_i · d_i^β`` with ``d_i`` the mean cosine
-  similarity to the ``k`` nearest rows, so isolated outliers (which pure uncertainty sampling
-  loves) rank below uncertain rows in dense regions.
-* ``"ripu"`` – region impurity × uncertainty (RIPU, Xie et al. 2022) with the kNN neighbourhood
-  as the region: entropy of the neighbours' predicted labels times their mean entropy.
+A thin layer over the registered query strategies of :mod:`pseudolabel.query` (kind ``"query"``),
+kept for its callers (``pseudolabel fit`` writes ``label_next``; the report lists the rows):
 
-``diversity=True`` spreads the batch: rows are grouped into ``budget`` k-means cells and the best
-row of each cell is taken (best cells first), so one dense uncertain cluster cannot fill the batch.
+* ``"uncertainty"`` – ``entropy_sampling`` (normalised entropy ``H(p)/log K``);
+* ``"margin"`` – ``margin_sampling`` (``1 − (p₍₁₎ − p₍₂₎)``);
+* ``"density"`` – ``density_weighted`` (information density, the VIOLA reconstruction);
+* ``"ripu"`` – ``ripu`` (region impurity × uncertainty).
+
+Any registered query name (``"badge"``, ``"typiclust"`` …) is accepted too. ``diversity=True``
+spreads the batch over ``budget`` k-means cells (best row of each cell, best cells first).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import normalize
 
-from pseudolabel.ops.knn import knn_search, prepare
-from pseudolabel.ops.simplex import check_probs, entropy, margin, normalized_entropy
+from pseudolabel.core.registry import available, make
+from pseudolabel.ops.simplex import check_probs, normalized_entropy
+from pseudolabel.query.density import density
+from pseudolabel.query.margin import margin_uncertainty as _margin_uncertainty
+from pseudolabel.query.ripu import region_impurity
 
 STRATEGIES = ("uncertainty", "margin", "density", "ripu")
+LEGACY = {"uncertainty": "entropy_sampling", "margin": "margin_sampling", "density": "density_weighted", "ripu": "ripu"}
+
+__all__ = ["STRATEGIES", "density", "margin_uncertainty", "query_scores", "region_impurity", "select_queries", "uncertainty"]
 
 
 def uncertainty(probs: np.ndarray) -> np.ndarray:
@@ -30,47 +34,25 @@ def uncertainty(probs: np.ndarray) -> np.ndarray:
 
 
 def margin_uncertainty(probs: np.ndarray) -> np.ndarray:
-    """``1 − margin``: large when the top two classes are close (the margin itself is
-    :func:`pseudolabel.ops.simplex.margin`, large = confident)."""
-    p = check_probs(probs)
-    return 1.0 - margin(p) if p.shape[1] > 1 else np.zeros(len(p))
+    """``1 − margin``: large when the top two classes are close."""
+    return _margin_uncertainty(check_probs(probs))
 
 
-def density(features: np.ndarray, n_neighbors: int = 10) -> np.ndarray:
-    """Mean cosine similarity of each row to its ``n_neighbors`` nearest rows, clipped to [0, 1]."""
-    Z = prepare(features, "cosine")
-    _, idx = knn_search(Z, None, min(n_neighbors, len(Z) - 1))
-    sims = np.einsum("nd,nkd->nk", normalize(Z), normalize(Z)[idx])
-    return np.clip(sims.mean(axis=1), 0.0, 1.0)
-
-
-def region_impurity(probs: np.ndarray, features: np.ndarray, n_neighbors: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """RIPU terms per row: entropy of the neighbours' arg-max histogram and their mean entropy (both / log K)."""
-    p = check_probs(probs)
-    k = p.shape[1]
-    _, idx = knn_search(prepare(features, "euclidean"), None, min(n_neighbors, len(p) - 1))
-    hood = np.concatenate([np.arange(len(p))[:, None], idx], axis=1)  # the region includes the row itself
-    labels = p.argmax(axis=1)[hood]
-    hist = np.stack([(labels == c).mean(axis=1) for c in range(k)], axis=1)
-    impurity = entropy(hist, axis=1) / np.log(k)
-    unc = (entropy(p, axis=1) / np.log(k))[hood].mean(axis=1)
-    return impurity, unc
+def _strategy(strategy: str, **kwargs):
+    name = LEGACY.get(strategy, strategy)
+    if name not in available("query"):
+        raise ValueError(f"strategy must be one of {STRATEGIES} or a registered query strategy "
+                         f"({', '.join(available('query'))}), got {strategy!r}")
+    obj = make("query", name)
+    return obj.set_params(**{k: v for k, v in kwargs.items() if k in obj.get_params()})
 
 
 def query_scores(probs, features=None, *, strategy: str = "density", beta: float = 1.0, n_neighbors: int = 10) -> np.ndarray:
     """Per-row score; higher = more useful to label."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if strategy in ("density", "ripu") and features is None:
+    q = _strategy(strategy, beta=beta, n_neighbors=n_neighbors)
+    if "features" in q.needs and features is None:
         raise ValueError(f"strategy {strategy!r} needs features (the rows' feature vectors)")
-    if strategy == "uncertainty":
-        return uncertainty(probs)
-    if strategy == "margin":
-        return margin_uncertainty(probs)
-    if strategy == "density":
-        return uncertainty(probs) * density(features, n_neighbors) ** beta
-    impurity, unc = region_impurity(probs, features, n_neighbors)
-    return impurity * unc
+    return q.scores(probs, features=features)
 
 
 def select_queries(
@@ -85,13 +67,9 @@ def select_queries(
     random_state: int = 0,
 ) -> np.ndarray:
     """Indices of the ``budget`` rows to label next, best first."""
-    scores = query_scores(probs, features, strategy=strategy, beta=beta, n_neighbors=n_neighbors)
-    budget = int(min(budget, len(scores)))
-    if budget <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if not diversity or features is None or budget == 1:
-        return np.argsort(-scores, kind="stable")[:budget]
-    cells = KMeans(n_clusters=budget, n_init=3, random_state=random_state).fit_predict(np.asarray(features, dtype=np.float64))
-    order = np.lexsort((-scores, cells))  # by cell, best score first
-    first = order[np.r_[True, cells[order][1:] != cells[order][:-1]]]  # the best row of each cell
-    return first[np.argsort(-scores[first], kind="stable")]
+    q = _strategy(strategy, beta=beta, n_neighbors=n_neighbors)
+    if "features" in q.needs and features is None:
+        raise ValueError(f"strategy {strategy!r} needs features (the rows' feature vectors)")
+    if not q.batch_aware:
+        q.set_params(diversity="kmeans" if diversity and features is not None else "none")
+    return q.query(probs, budget, features=features, random_state=random_state).indices

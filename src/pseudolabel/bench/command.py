@@ -38,7 +38,7 @@ def _csv(values: list[str] | None) -> list[str] | None:
 
 
 def bench(
-    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm, speed (default fit vs scikit-learn on a 30k × 100 table; --seeds = repeats), scale (10^4–10^6 rows: graph teacher, SelfTrainer, scikit-learn, and labeling 10^7 rows; see --sizes).")] = "quick",
+    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm, speed (default fit vs scikit-learn on a 30k × 100 table; --seeds = repeats), scale (10^4–10^6 rows: graph teacher, SelfTrainer, scikit-learn, and labeling 10^7 rows; see --sizes), active (query strategies vs a simulated oracle; --methods are query strategies, --labels-per-class the start).")] = "quick",
     datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets, comma separated or repeated.")] = None,
     methods: Annotated[list[str] | None, typer.Option("--methods", help="Methods, comma separated or repeated (see --list).")] = None,
     seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (seed-start .. seed-start+n-1).")] = None,
@@ -106,6 +106,15 @@ def _rebuild_report(results_json: Path, *, plots: bool) -> None:
     """``--report``: results.md (and the plots, unless --no-plots) again from a results.json, beside it."""
     results = load_results(results_json)
     out = results_json.parent
+    if results.get("suite") == "active":  # learning curves: the active suite's own report
+        from pseudolabel.bench import active
+
+        results["summary"] = active.summarize(results)
+        active.write_markdown(results, out / "results.md")
+        if plots:
+            active.write_plots(results, out)
+        console.print(f"wrote {out / 'results.md'}", highlight=False, soft_wrap=True)
+        return
     write_markdown(results, out / "results.md")
     if plots:
         write_plots(results, out)

@@ -59,7 +59,16 @@ STUDENTS: dict[str, Callable[[], object]] = {"logreg": logistic_student}
 # ---------------------------------------------------------------------------- pseudolabel configurations
 PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
     # name: (what it is, SelfTrainer kwargs); the student is always the bench's student
-    "pseudolabel": ("SelfTrainer() defaults: auto (graph + GMM, self + FreeMatch or prototype + FreeMatch, chosen on held-out labels), guard on", {}),
+    "pseudolabel": ("SelfTrainer() defaults: graph + GMM and classic self-training (threshold 0.75), cross-fitted; an option is kept when its gain lower bound over the tuned supervised floor is positive (z=0.5)", {}),
+    # the alternatives the default was chosen among (tune group only; BENCHMARKS.md "What shaped the default")
+    "pseudolabel_z0": ("the default with guard z=0: the option with the best held-out accuracy gain, kept if it is positive", {"guard": 0.0}),
+    "pseudolabel_z1": ("the default with guard z=1: a gain must exceed one standard error", {"guard": 1.0}),
+    "pseudolabel_v1_candidates": (
+        "the default decision on the previous auto candidates (graph + GMM, self + calibrate + FreeMatch, prototype + FreeMatch)",
+        {"candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},
+                        {"teacher": "self", "refine": "calibrate", "select": "freematch"},
+                        {"teacher": "prototype", "refine": "calibrate,sinkhorn", "select": "freematch"}]},
+    ),
     "pseudolabel_self": (
         "classic self-training: the student labels itself, calibrated, fixed threshold 0.95",
         {"teacher": "self", "refine": "calibrate", "select": "threshold(threshold=0.95)"},

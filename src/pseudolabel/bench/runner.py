@@ -36,6 +36,7 @@ from pseudolabel.bench.job import FULL, run_job
 from pseudolabel.bench.methods import METHODS, get_methods, missing
 from pseudolabel.bench.metrics import summarize
 from pseudolabel.data.datasets import ALL_DATASETS, DEV_CONFIRM, DEV_TUNE
+from pseudolabel.ops.files import write_json
 
 QUICK_METHODS = [
     "supervised",
@@ -79,6 +80,10 @@ SUITES: dict[str, dict] = {
     "dev-tune": {"datasets": list(DEV_TUNE), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25]},
     "dev-confirm": {"datasets": list(DEV_CONFIRM), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
                     "seed_start": dict.fromkeys(DEV_CONFIRM, 100)},
+    # query strategies against a simulated oracle: learning curves, labels to 95% of fully supervised
+    # (pseudolabel.bench.active; --methods are query strategies, --labels-per-class the start)
+    "active": {"runner": "active", "datasets": ["digits", "trec", "electricity"], "methods": None, "seeds": 5,
+               "labels_per_class": [2]},
     # every teacher × selector combination (about an hour with --n-jobs 2)
     "matrix": {
         "datasets": ["digits", "mnist1d", "ag_news", "trec"],
@@ -148,6 +153,16 @@ def run_bench(
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
     cfg = SUITES[suite]
+    if cfg.get("runner") == "active":
+        from pseudolabel.bench.active import run_active
+
+        if command is None:
+            command = _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_dir, threads, n_jobs,
+                               timeout, update, seed_start)
+        return run_active(datasets=datasets, strategies=methods, seeds=seeds if seeds is not None else cfg["seeds"],
+                          seed_start=seed_start or 0,
+                          start_per_class=(labels_per_class or cfg["labels_per_class"])[0], out_dir=out_dir,
+                          data_dir=data_dir, console=console, threads=threads, n_jobs=n_jobs, plots=plots, command=command)
     explicit_datasets = datasets is not None
     datasets = list(dict.fromkeys(datasets if datasets is not None else cfg["datasets"]))
     bad = [d for d in datasets if d not in ALL_DATASETS]
@@ -417,26 +432,8 @@ def _command(suite, datasets, methods, seeds, labels_per_class, out_dir, data_di
     return "run_bench(" + ", ".join(f"{k}={v!r}" for k, v in args.items() if v is not None) + ")"
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None  # JSON has no NaN; null reads as "not applicable"
-    return obj
-
-
 def _write_json(results: dict, path: Path) -> None:
-    from pseudolabel.data.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(results), indent=1))
-        tmp.chmod(0o644)
+    write_json(results, path)
 
 
 def load_results(path: str | Path) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 from rich.table import Table
 
 from pseudolabel.bench.demo import CEILING, METHODS, run_demo
-from pseudolabel.cli._common import console, progress_bar
+from pseudolabel.cli._common import console, dumps, progress_bar
 
 
 def demo(
@@ -22,7 +21,7 @@ def demo(
     total = seeds * (len(METHODS) + 1)
     if as_json:
         result = run_demo(seeds, labels_per_class)
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        sys.stdout.write(dumps(result) + "\n")
         return
     with progress_bar(transient=True) as progress:
         task = progress.add_task("running", total=total)

@@ -1,4 +1,4 @@
-"""``pseudolabel methods``: the teachers, refiners and selectors usable by name."""
+"""``pseudolabel methods``: the teachers, refiners, selectors and query strategies usable by name."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pseudolabel.core.registry import available
 
 
 def list_methods() -> None:
-    """List the teachers, refiners and selectors usable by name (--teacher, --refine, --select)."""
-    for kind in ("teacher", "refine", "select"):
+    """List the teachers, refiners, selectors (--teacher, --refine, --select) and query strategies (review --queue)."""
+    for kind in ("teacher", "refine", "select", "query"):
         table = Table(title=kind)
         table.add_column("name")
         table.add_column("class")

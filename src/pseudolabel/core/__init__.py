@@ -13,6 +13,7 @@ from pseudolabel.core.protocols import (
     ema,
     resolve_momentum,
 )
+from pseudolabel.core.query import QueryBatch, QueryContext
 from pseudolabel.core.record import HUMAN, REJECTED, UNKNOWN, PseudoLabels
 from pseudolabel.core.registry import available, make, register
 from pseudolabel.core.selection import Selection, selection_to_record
@@ -27,6 +28,8 @@ __all__ = [
     "BaseSelector",
     "Context",
     "PseudoLabels",
+    "QueryBatch",
+    "QueryContext",
     "Refiner",
     "Selection",
     "Selector",

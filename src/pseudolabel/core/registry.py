@@ -1,4 +1,5 @@
-"""Pipeline components by name, for the CLI and for ``SelfTrainer(select="flexmatch")``.
+"""Pipeline components by name, for the CLI and for ``SelfTrainer(select="flexmatch")``; query
+strategies (which rows a person labels next) are the ``"query"`` kind.
 
 Each method module registers its class with one decorator line::
 
@@ -21,7 +22,12 @@ from pseudolabel.ops.specs import parse_spec, split_specs
 
 __all__ = ["KINDS", "available", "make", "parse_spec", "register", "split_specs"]
 
-KINDS = {"teacher": "pseudolabel.teachers", "refine": "pseudolabel.refine", "select": "pseudolabel.select"}
+KINDS = {
+    "teacher": "pseudolabel.teachers",
+    "refine": "pseudolabel.refine",
+    "select": "pseudolabel.select",
+    "query": "pseudolabel.query",
+}
 _REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 _ALIASES: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 # Components living outside the stage packages because they need an optional extra: imported on

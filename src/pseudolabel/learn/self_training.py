@@ -1,33 +1,43 @@
-"""`SelfTrainer`: iterative self-training for any scikit-learn classifier.
+"""`SelfTrainer`: iterative self-training for any scikit-learn classifier, with a decision that uses
+every labeled row.
 
 One round, for every *chain* (see below)::
 
     probs  = teacher.transduce(X, seeds)               # teacher: graph, estimator, or the student
     probs  = refine_k(... refine_1(probs))             # each refiner may fit on held-out labels
-    w      = select(probs)                             # running state lives in the selector
+    sel    = select(probs)                             # running state lives in the selector
     student.fit(labeled ∪ {i : w_i > 0}, weights)      # human labels weight 1, pseudo-labels w_i
     seeds  = student's predictions                     # the student seeds the next round's teacher
 
 Every earlier pseudo-label is re-estimated in every round; human labels never change.
 
-**Chains and honesty.** Besides the main chain on all labels, ``cv`` fold chains run in lockstep,
-each with one stratified fold of the labels hidden (treated as unlabeled). The hidden rows give,
-per round and without ever touching test data: held-out accuracy of the predictor (early
-stopping and the choice of round), the precision and calibration of pseudo-labels on rows whose
-true label is known (the audit), and out-of-fold teacher probabilities on which refiners such
-as temperature scaling are fitted (leave-one-fold-out for the fold chains themselves).
+**Cross-fitting.** The labeled rows are split once per fit into ``cv`` stratified folds (shared by
+every candidate and by the supervised floor). Besides the main chain on all labels, one chain per
+fold runs in lockstep with that fold's labels hidden (treated as unlabeled): its student, its
+teacher and even the student's ``C`` never see them. So every labeled row gets an out-of-fold
+(OOF) prediction from every *option* — a candidate configuration, a round, and a blend weight β
+of the teacher in the final predictor ``(1 − β)·student + β·teacher`` — and from the supervised
+floor (logistic regression with ``C`` chosen by cross-validation on the kept labels). The same OOF
+rows give the held-out pseudo-label precision and calibration of the report, and the
+leave-one-fold-out teacher probabilities on which temperature scaling is fitted.
 
-**Guard.** The same folds score a supervised-only student. If no round beats it on held-out
-accuracy (one-sided sign test over the held-out rows where exactly one of the two is right), the
-unlabeled rows are judged not to help: the supervised student is returned, ``fallback_`` is True
-and a warning says so. When the two agree on every held-out row there is nothing to test and
-self-training is kept: its pseudo-labels are what the user asked for.
+**The decision.** For an option, the per-row paired difference ``d_i = 1[option right] −
+1[floor right]`` over all ``n`` labeled rows estimates its accuracy gain; its lower confidence
+bound ``mean(d) − z·sd(d)/√n`` (``z = guard``) is the option's score. The option with the highest
+positive score is kept; if none is positive — including when an option is right and wrong on
+exactly the same rows as the floor, so nothing shows that the unlabeled rows help — the supervised
+floor is returned (``fallback_``; ``fallback=False`` keeps the best option anyway). Choosing by
+a lower bound instead of the raw OOF accuracy is what makes the choice safe with 20–100 labels:
+among many options the luckiest one is rarely the best, and an option must win by more than its
+noise. ``z`` and the candidate list were chosen on the development suite's tune group only
+(BENCHMARKS.md, "What shaped the default").
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -37,6 +47,7 @@ import pandas as pd
 from scipy.stats import binomtest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -46,18 +57,35 @@ from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make
 from pseudolabel.core.selection import Selection, selection_to_record
 from pseudolabel.data.tabular import TabularEncoder
-from pseudolabel.learn.defaults import AUTO_CANDIDATES, FALLBACK_DEFAULTS, TEACHER_DEFAULTS
+from pseudolabel.learn.defaults import AUTO_CANDIDATES, FALLBACK_DEFAULTS, GUARD_Z, TEACHER_DEFAULTS
 from pseudolabel.ops.estimators import (
+    MAX_ITER,
+    BinaryAwareScaler,
     accepts_sample_weight,
     expand_proba,
     fit_weighted,
     resolve_student,
+    tune_C,
 )
 from pseudolabel.ops.labels import encode_labels
 from pseudolabel.ops.metrics import pseudo_label_quality
 from pseudolabel.ops.simplex import EPS
 from pseudolabel.ops.specs import as_spec_list
 from pseudolabel.teachers.estimator import EstimatorTeacher
+
+MAIN_STUDENT_ROWS = 200_000
+"""Pseudo-labeled rows the returned student is fitted on at most (a class-stratified sample): a
+linear student gains nothing measurable beyond this, and it keeps a fit on 10^6–10^8 unlabeled
+rows linear in their number (every row is still pseudo-labeled and scored)."""
+FOLD_STUDENT_ROWS = 10_000
+"""Pseudo-labeled rows a fold chain's student is fitted on at most (a class-stratified sample).
+A linear student's held-out predictions barely move beyond a few thousand pseudo-labels, and this
+keeps the ``cv`` fold chains from costing ``cv`` full fits on a million-row pool; the main chain
+(the returned model) always uses every accepted pseudo-label."""
+BLENDS = (0.5, 1.0)
+"""Teacher weights β in the predictor that the decision compares, for a teacher that scores new
+rows (graph, prototype, ...): half student/half teacher, or the teacher alone (a kNN vote over the
+propagated labels, which beats a linear student where classes are not linearly separable)."""
 
 
 @dataclass
@@ -69,6 +97,7 @@ class _Chain:
     hidden: np.ndarray  # labeled rows hidden from this chain (empty for the main chain)
     refiners: list
     selector: object
+    C: float | None = None  # the default student's C, chosen on this chain's labels only
     student: object = None
     seeds_y: np.ndarray | None = None  # per pool row: class seeding the next teacher call
     seeds_w: np.ndarray | None = None
@@ -79,45 +108,54 @@ class _Chain:
 
 
 @dataclass
-class _Scores:
-    """One fold chain's held-out rows in one round: truth, final predictor, pseudo-labels."""
+class _Floor:
+    """The supervised floor: OOF probabilities on the shared folds and the model on all labels."""
 
-    y: np.ndarray
-    pred: np.ndarray  # (m, K) probabilities of the predictor that would be returned
-    record: PseudoLabels | None = None  # the chain's pseudo-labels of those rows (None: supervised)
+    oof: np.ndarray | None  # (n_labeled, K) in fold order, None without folds
+    fold_C: list  # C chosen on each fold's kept labels (None: a user estimator, nothing tuned)
+    C: float | None
+    model: object
 
 
 @dataclass
-class _RoundResult:
-    """A round of the main chain worth keeping (the best so far on held-out accuracy)."""
+class _Option:
+    """One predictor a candidate can return: its round, its teacher weight β and its OOF record."""
 
-    acc: float
+    candidate: int
     round: int
-    student: object
-    teacher: object
-    record: PseudoLabels
-    scores: list[_Scores]
+    beta: float
+    oof: np.ndarray  # (n_labeled, K) OOF probabilities of (1 − β)·student + β·teacher
+    diff: np.ndarray  # per labeled row: 1[right] − 1[floor right]
+    score: float  # lower confidence bound of the accuracy gain over the floor
+    accuracy: float = float("nan")  # OOF accuracy
+    heldout: HeldOut | None = None  # the round's held-out pseudo-labels (for the audit)
+    student: object = None
+    teacher: object = None
+    record: PseudoLabels | None = None
+
+    @property
+    def accuracy_gain(self) -> float:
+        return float(self.diff.mean())
 
 
 @dataclass
 class CandidateResult:
-    """One configuration run on the shared folds: its history and its best round."""
+    """One configuration run on the shared folds: its rounds and its best option."""
 
     config: dict
     teacher_name: str
-    teacher_weight: float
+    blends: tuple[float, ...]
     history: list[dict] = field(default_factory=list)
-    best: _RoundResult | None = None
-
-    @property
-    def heldout_accuracy(self) -> float:
-        return float("nan") if self.best is None else self.best.acc
+    best: _Option | None = None
 
     def summary(self, chosen: bool) -> dict:
+        b = self.best
         return {
             **{k: str(v) for k, v in self.config.items()},
-            "heldout_accuracy": self.heldout_accuracy,
-            "best_round": None if self.best is None else self.best.round,
+            "heldout_accuracy": float("nan") if b is None else b.accuracy,
+            "gain_lower_bound": float("nan") if b is None else b.score,
+            "best_round": None if b is None else b.round,
+            "teacher_weight": None if b is None else b.beta,
             "chosen": chosen,
         }
 
@@ -127,34 +165,34 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : the student (any classifier with ``predict_proba``); ``None`` = standardised
-        logistic regression. Gets per-sample weights when its ``fit`` accepts ``sample_weight``;
-        otherwise pseudo-labels with weight ≥ 0.5 are used unweighted.
-    teacher : ``"graph"`` (kNN label spreading), ``"self"`` (the student labels for itself, as in
-        classic self-training), ``"auto"``, a registered name/spec, a classifier, or a Teacher.
-        ``"auto"`` runs every configuration of ``candidates`` on the same held-out folds and keeps
-        the one with the best held-out accuracy (``candidates_`` lists them, ``config_`` the winner).
+    estimator : the student (any classifier with ``predict_proba``); ``None`` = logistic
+        regression on standardised numeric columns (0/1 columns unscaled, the scaling fitted on
+        every row), its ``C`` chosen by cross-validation on the labeled rows. Gets per-sample
+        weights when its ``fit`` accepts ``sample_weight``; otherwise pseudo-labels with weight ≥ 0.5
+        are used unweighted.
+    teacher : ``"auto"`` (every configuration of ``candidates``, see the module docstring),
+        ``"graph"`` (kNN label spreading), ``"self"`` (the student labels for itself), a registered
+        name/spec, a classifier, or a Teacher.
     candidates : the configurations ``teacher="auto"`` chooses from, dicts with ``teacher``,
         ``refine`` and ``select``; ``None`` = :data:`pseudolabel.learn.defaults.AUTO_CANDIDATES`.
     refine : refiner spec(s) applied in order (``"calibrate,sinkhorn"``, a list, objects, ``None``).
     select : selector spec or object (``"flexmatch(threshold=0.9)"``, ``FreeMatch()``, ...).
     max_rounds : self-training rounds after the first teacher call.
-    cv : folds for the held-out chains (capped by the smallest class count); ``None`` or 0/1
-        disables calibration, early stopping and the supervised guard.
-    patience : stop after this many rounds without a held-out improvement.
-    teacher_weight : weight of the teacher in ``predict_proba`` (``"auto"``: 0.5 when the teacher
-        is not the student itself and can score new rows, else 0).
+    cv : folds of the labeled rows for cross-fitting (capped by the smallest class count); ``None``
+        or 0/1 disables the decision (the last round of the first candidate is returned).
+    patience : stop a candidate after this many rounds without a better option.
+    teacher_weight : weight β of the teacher in ``predict_proba``: ``"auto"`` lets the decision
+        choose among :data:`BLENDS` (0 for the student as teacher or a teacher that cannot score new
+        rows), a number fixes it.
     labeled_weight : sample weight of human-labeled rows in the student's fit.
-    fallback : the guard. Self-training is kept only if it beats a supervised-only student on the
-        held-out labels with a one-sided sign-test p-value below this level (paired over the rows
-        where exactly one of them is right; default 0.2); otherwise the supervised student is
-        returned. If no held-out row separates them (same rows right and wrong), self-training is
-        kept. ``False`` disables the guard.
+    fallback : keep the supervised floor when no option's gain lower bound is positive (default);
+        ``False`` always keeps the best self-training option.
+    guard : ``z`` of the gain lower bound ``mean(d) − z·sd(d)/√n`` (larger = more cautious).
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
-    encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` = :class:`~pseudolabel.data.tabular.TabularEncoder`
-        (numeric columns imputed and standardised, categorical columns one-hot and unscaled), fitted
-        on every row given to ``fit`` (labeled and unlabeled; no labels); or any transformer. Arrays
-        are used as they are. ``encoder_`` is the fitted one (``None`` for array input).
+    encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
+        :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
+        categorical columns one-hot and unscaled), fitted on every row given to ``fit`` (labeled
+        and unlabeled; no labels); or any transformer. Arrays are used as they are.
     threads : BLAS/OpenMP threads during ``fit`` and ``predict`` (``threadpoolctl``); one is
         fastest for the many small fits here (on 2 cores one text fit took 14.7 s with the default
         pools and 4.2 s with one thread). The exact kNN search still uses every core. ``None``
@@ -173,12 +211,13 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         candidates=None,
         refine="auto",
         select="auto",
-        max_rounds: int = 5,
-        cv: int | None = 3,
+        max_rounds: int = 4,
+        cv: int | None = 5,
         patience: int = 2,
         teacher_weight="auto",
         labeled_weight: float = 1.0,
-        fallback: float | bool = 0.2,
+        fallback: bool = True,
+        guard: float = GUARD_Z,
         unlabeled=-1,
         encoder="auto",
         threads: int | None = 1,
@@ -197,6 +236,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.teacher_weight = teacher_weight
         self.labeled_weight = labeled_weight
         self.fallback = fallback
+        self.guard = guard
         self.unlabeled = unlabeled
         self.encoder = encoder
         self.threads = threads
@@ -247,8 +287,33 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 raise TypeError(f"{role} component {obj!r} is not callable (probs -> ...)")
         return teacher_obj, refiners, selector
 
-    def _make_student(self):
+    def _blends(self, teacher) -> tuple[float, ...]:
+        tw = self.teacher_weight
+        if not (isinstance(tw, str) and tw == "auto"):
+            if not 0.0 <= float(tw) <= 1.0:
+                raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
+            return (float(tw),) if teacher is not None else (0.0,)
+        if teacher is None or not getattr(teacher, "predicts_new_rows", True):
+            return (0.0,)
+        return BLENDS
+
+    @property
+    def _default_student(self) -> bool:
+        return self.estimator is None
+
+    def _make_student(self, C: float | None = None):
+        """A fresh student: the default logistic regression (on pre-scaled rows) with ``C``, or a clone."""
+        if self._default_student:
+            from sklearn.linear_model import LogisticRegression
+
+            return LogisticRegression(C=1.0 if C is None else float(C), max_iter=MAX_ITER)
         return resolve_student(self.estimator)
+
+    def _tuned_C(self, Xs, y, rows) -> float | None:
+        """``C`` of the default student chosen on ``rows`` only (None for a user estimator)."""
+        if not self._default_student:
+            return None
+        return tune_C(Xs[rows], y[rows], random_state=0 if self.random_state is None else self.random_state, scaled=True)["C"]
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, X_unlabeled=None):
@@ -266,23 +331,29 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         X = self._encode_X(X, X_unlabeled)
         if len(X) > len(y_enc):  # the extra unlabeled rows
             y_enc = np.concatenate([y_enc, np.full(len(X) - len(y_enc), -1, dtype=np.int64)])
+        if not self.guard >= 0:
+            raise ValueError(f"guard must be a number >= 0 (standard errors), got {self.guard!r}")
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
+        # the default student's input: numeric columns standardised on every row, 0/1 columns as is
+        self.scaler_ = BinaryAwareScaler().fit(X) if self._default_student else None
+        Xs = X if self.scaler_ is None else self.scaler_.transform(X)
         if len(classes) < 2 or len(pool) == 0:
-            fitted = self._fit_supervised_only(X, y_enc, lab, pool)
+            fitted = self._fit_supervised_only(Xs, y_enc, lab)
         else:
-            folds = self._folds(y_enc, lab)  # drawn once: every candidate and the guard share them
-            sup_scores = [self._supervised_heldout(X, y_enc, keep, hide) for keep, hide in folds]
-            runs = [self._run_candidate(config, X, y_enc, lab, pool, folds, _pooled_accuracy(sup_scores)) for config in self._configs()]
-            # candidates compete on held-out accuracy (ties: the earlier, i.e. preferred, one)
-            chosen = max(runs, key=lambda run: -np.inf if np.isnan(run.heldout_accuracy) else run.heldout_accuracy)
-            fitted = self._finish(X, y_enc, lab, pool, runs, chosen, sup_scores)
+            folds = self._folds(y_enc, lab)  # drawn once: every candidate and the floor share them
+            floor = self._floor(Xs, y_enc, lab, folds)
+            y_oof = np.concatenate([y_enc[hide] for _, hide in folds]) if folds else np.zeros(0, dtype=np.int64)
+            runs = [self._run_candidate(i, config, X, Xs, y_enc, lab, pool, folds, floor, y_oof)
+                    for i, config in enumerate(self._configs())]
+            fitted = self._finish(X, Xs, y_enc, lab, pool, runs, floor, y_oof)
         self._set_fitted(fitted, n_labeled=len(lab), n_unlabeled=len(pool), seconds=time.perf_counter() - t_start)
         return self
 
     def _set_fitted(self, fitted: dict, *, n_labeled: int, n_unlabeled: int, seconds: float) -> None:
         """Every fitted attribute, in one place."""
-        self.estimator_ = fitted["estimator"]
+        model = fitted["estimator"]
+        self.estimator_ = model if self.scaler_ is None else Pipeline([("scale", self.scaler_), ("clf", model)])
         self.teacher_ = fitted.get("teacher")
         self.teacher_weight_ = fitted.get("teacher_weight", 0.0)
         self.teacher_name_ = fitted.get("teacher_name")
@@ -296,18 +367,21 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.heldout_ = fitted.get("heldout")
         self.candidates_ = fitted.get("candidates", [])
         self.config_ = fitted.get("config", {})
+        self.student_C_ = fitted.get("C")
         self.n_labeled_, self.n_unlabeled_ = n_labeled, n_unlabeled
         self.fit_seconds_ = seconds
 
-    def _fit_supervised_only(self, X, y_enc, lab, pool) -> dict:
+    def _fit_supervised_only(self, Xs, y_enc, lab) -> dict:
         """Nothing to self-train on (no unlabeled rows, or a single class): a plain supervised fit."""
         if self.verbose:
             print("SelfTrainer: no unlabeled rows (or one class); fitting the student on the labeled rows only")
         K = len(self.classes_)
+        C = self._tuned_C(Xs, y_enc, lab) if len(self.classes_) > 1 else None
         return {
-            "estimator": fit_weighted(self._make_student(), X[lab], y_enc[lab]),
+            "estimator": fit_weighted(self._make_student(C), Xs[lab], y_enc[lab]),
             "pseudo_labels": PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_),
             "transduction": self.classes_[np.maximum(y_enc, 0)],
+            "C": C,
         }
 
     def _folds(self, y_enc, lab) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -318,7 +392,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if self.cv and self.cv >= 2 and n_folds < 2:
             warnings.warn(
                 f"class {self.classes_[counts.argmin()]!r} has only {counts.min()} label(s): no held-out folds, so no "
-                "calibration, early stopping or supervised guard; label at least 2 rows per class",
+                "calibration, no choice between configurations and no supervised guard; label at least 2 rows per class",
                 UserWarning,
                 stacklevel=3,
             )
@@ -328,48 +402,51 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
         return [(lab[keep], lab[hide]) for keep, hide in skf.split(lab, y_enc[lab])]
 
-    def _new_chain(self, labeled, pool, hidden, refiners, selector) -> _Chain:
+    def _floor(self, Xs, y_enc, lab, folds) -> _Floor:
+        """The supervised floor: ``C`` tuned once on all labels, its OOF predictions on the shared
+        folds, and its model on all labels.
+
+        Every chain's student uses the same ``C``. Its choice saw every label, which makes the
+        floor's own OOF accuracy a little optimistic (``C`` maximised exactly that cross-validated
+        fit) and not the self-training options' — so the comparison errs toward the floor, the
+        safe side — at a sixth of the cost of tuning ``C`` again inside every fold.
+        """
+        K = len(self.classes_)
+        C = self._tuned_C(Xs, y_enc, lab)
+        oof = []
+        for keep, hide in folds:
+            model = fit_weighted(self._make_student(C), Xs[keep], y_enc[keep])
+            oof.append(expand_proba(model.predict_proba(Xs[hide]), model.classes_, K))
+        model = fit_weighted(self._make_student(C), Xs[lab], y_enc[lab])
+        return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model)
+
+    def _new_chain(self, labeled, pool, hidden, refiners, selector, C) -> _Chain:
         pool = np.sort(pool)
         return _Chain(
             labeled=np.sort(labeled),
             pool=pool,
-            hidden=np.sort(hidden),
+            hidden=hidden,  # in fold order (not sorted): the OOF arrays follow it
             refiners=[clone(r) if isinstance(r, BaseEstimator) else copy.deepcopy(r) for r in refiners],
             selector=clone(selector) if isinstance(selector, BaseEstimator) else copy.deepcopy(selector),
+            C=C,
             since=np.zeros(len(pool), dtype=np.int32),
             last_label=np.full(len(pool), -1, dtype=np.int64),
         )
 
-    def _supervised_heldout(self, X, y_enc, keep, hide) -> _Scores:
-        student = fit_weighted(self._make_student(), X[keep], y_enc[keep])
-        pred = expand_proba(student.predict_proba(X[hide]), student.classes_, len(self.classes_))
-        return _Scores(y=y_enc[hide], pred=pred)
-
-    def _run_candidate(self, config, X, y_enc, lab, pool, folds, sup_acc: float) -> CandidateResult:
+    def _run_candidate(self, index, config, X, Xs, y_enc, lab, pool, folds, floor: _Floor, y_oof) -> CandidateResult:
         """One configuration: the main chain plus one chain per fold, round by round."""
         teacher, refiners, selector = self._components(config)
         name = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
-        tw = self.teacher_weight
-        blend = teacher is not None and getattr(teacher, "predicts_new_rows", True)
-        weight = (0.5 if blend else 0.0) if tw == "auto" else float(tw)
-        if not 0.0 <= weight <= 1.0:
-            raise ValueError(f"teacher_weight must lie in [0, 1] or be 'auto', got {tw!r}")
-        chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector)]
-        chains += [self._new_chain(keep, np.concatenate([pool, hide]), hide, refiners, selector) for keep, hide in folds]
-        run = CandidateResult(config=config, teacher_name=name, teacher_weight=weight)
-        run.best = self._run_rounds(X, y_enc, teacher, chains, run, sup_acc)
-        return run
-
-    def _run_rounds(self, X, y_enc, teacher, chains: list[_Chain], run: CandidateResult, sup_acc: float) -> _RoundResult:
-        """All chains in lockstep, round by round; returns the best round of the main chain."""
+        run = CandidateResult(config=config, teacher_name=name, blends=self._blends(teacher))
+        chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector, floor.C)]
+        chains += [self._new_chain(keep, np.concatenate([pool, hide]), hide, refiners, selector, C)
+                   for (keep, hide), C in zip(folds, floor.fold_C, strict=True)]
         K = len(self.classes_)
-        beta = run.teacher_weight
-        folds = chains[1:]
-        best, stale = None, 0
+        stale = 0
         for r in range(self.max_rounds + 1):
             t_round = time.perf_counter()
             # fold chains first, so that the teacher's final state is the main chain's
-            teacher_probs = {i: self._teacher_probs(X, y_enc, chains[i], teacher, K) for i in reversed(range(len(chains)))}
+            teacher_probs = {i: self._teacher_probs(X, Xs, y_enc, chains[i], teacher, K) for i in reversed(range(len(chains)))}
             records = {}
             for i, ch in enumerate(chains):
                 # refiners fit on out-of-fold teacher probabilities: every fold for the main chain,
@@ -377,104 +454,103 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 held = [j for j in range(1, len(chains)) if j != i]
                 ho_probs = np.concatenate([teacher_probs[j][chains[j].hidden] for j in held]) if held else None
                 ho_y = np.concatenate([y_enc[chains[j].hidden] for j in held]) if held else None
-                records[i] = self._round(X, y_enc, ch, teacher_probs[i], ho_probs, ho_y, r, run.teacher_name)
-            scores = []
-            for i, ch in enumerate(folds, start=1):
-                student = expand_proba(ch.student.predict_proba(X[ch.hidden]), ch.student.classes_, K)
-                rec = records[i][np.searchsorted(ch.pool, ch.hidden)]  # ch.pool is sorted
-                scores.append(_Scores(y=y_enc[ch.hidden], pred=(1 - beta) * student + beta * teacher_probs[i][ch.hidden], record=rec))
-            acc = _pooled_accuracy(scores)
-            entry = self._history_entry(r, records[0], scores, acc, sup_acc, time.perf_counter() - t_round)
+                records[i] = self._round(Xs, y_enc, ch, teacher_probs[i], ho_probs, ho_y, r, name, main=i == 0)
+            improved = False
+            accs = {}
+            if folds:
+                student_oof = np.concatenate([expand_proba(ch.student.predict_proba(Xs[ch.hidden]), ch.student.classes_, K) for ch in chains[1:]])
+                teacher_oof = np.concatenate([teacher_probs[i][chains[i].hidden] for i in range(1, len(chains))])
+                heldout = _heldout_record(records, chains, y_enc)
+                for beta in run.blends:
+                    oof = (1 - beta) * student_oof + beta * teacher_oof if beta > 0 else student_oof
+                    option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout)
+                    accs[beta] = option.accuracy
+                    if run.best is None or option.score > run.best.score:
+                        option.student, option.record = chains[0].student, records[0]
+                        option.teacher = copy.deepcopy(teacher) if teacher is not None else None
+                        run.best, improved = option, True
+            elif run.best is None or r == self.max_rounds:  # no folds: nothing to compare, keep the last round
+                run.best = _Option(index, r, run.blends[0], np.zeros((0, K)), np.zeros(0), float("nan"), float("nan"),
+                                   student=chains[0].student, record=records[0],
+                                   teacher=copy.deepcopy(teacher) if teacher is not None else None)
+            entry = self._history_entry(r, records[0], accs, floor, y_oof, time.perf_counter() - t_round, name,
+                                        heldout if folds else None)
             run.history.append(entry)
             if self.callback is not None:
                 self.callback(entry)
             if self.verbose:
-                print(f"round {r}: accepted {entry['selected']}/{len(records[0])}  held-out acc {acc:.4f}")
-            # ties go to the later round (more refined pseudo-labels) but count toward patience
-            if best is None or not scores or acc > best.acc:
-                stale = 0
-            else:
-                stale += 1
-            if best is None or not scores or acc >= best.acc:
-                best = _RoundResult(
-                    acc=acc,
-                    round=r,
-                    student=chains[0].student,
-                    teacher=copy.deepcopy(teacher) if teacher is not None else None,
-                    record=records[0],
-                    scores=scores,
-                )
-            if scores and stale >= self.patience:
+                print(f"{name} round {r}: accepted {entry['selected']}/{len(records[0])}  held-out acc {entry['heldout_accuracy']:.4f}")
+            stale = 0 if improved else stale + 1
+            if folds and stale >= self.patience:
                 break
-        return best
+        return run
 
-    def _history_entry(self, r: int, rec: PseudoLabels, scores: list[_Scores], acc: float, sup_acc: float, seconds: float) -> dict:
+    def _history_entry(self, r: int, rec: PseudoLabels, accs: dict, floor: _Floor, y_oof, seconds: float, name: str,
+                       heldout: HeldOut | None) -> dict:
         accepted = rec.accepted
         entry = {
+            "candidate": name,
             "round": r,
             "selected": int(accepted.sum()),
-            "coverage": float(accepted.mean()),
-            "mean_weight": float(rec.weight.mean()),
+            "coverage": float(accepted.mean()) if len(accepted) else float("nan"),
+            "mean_weight": float(rec.weight.mean()) if len(rec) else float("nan"),
             "mean_confidence": float(rec.confidence[accepted].mean()) if accepted.any() else float("nan"),
-            "heldout_accuracy": acc,
-            "supervised_heldout_accuracy": sup_acc,
+            "heldout_accuracy": max(accs.values()) if accs else float("nan"),
+            "supervised_heldout_accuracy": float((floor.oof.argmax(axis=1) == y_oof).mean()) if floor.oof is not None else float("nan"),
             "seconds": seconds,
         }
-        if scores:
-            ho = _heldout(scores)
-            q = pseudo_label_quality(ho.label, ho.weight, ho.confidence, ho.y, len(self.classes_))
-            entry.update(
-                heldout_pl_precision=q["precision"],
-                heldout_pl_coverage=q["coverage"],
-                heldout_pl_mean_confidence=q["mean_confidence"],
-            )
+        entry.update({f"heldout_accuracy_teacher_weight_{b:g}": a for b, a in accs.items()})
+        if heldout is not None and len(heldout):
+            q = pseudo_label_quality(heldout.label, heldout.weight, heldout.confidence, heldout.y, len(self.classes_))
+            entry.update(heldout_pl_precision=q["precision"], heldout_pl_coverage=q["coverage"],
+                         heldout_pl_mean_confidence=q["mean_confidence"])
         return entry
 
-    def _finish(self, X, y_enc, lab, pool, runs: list[CandidateResult], chosen: CandidateResult, sup_scores: list[_Scores]) -> dict:
-        """Keep the chosen candidate's best round, or fall back to the supervised student when it is not beaten."""
+    def _finish(self, X, Xs, y_enc, lab, pool, runs: list[CandidateResult], floor: _Floor, y_oof) -> dict:
+        """Keep the option with the best positive gain lower bound, or fall back to the floor."""
         K = len(self.classes_)
-        best = chosen.best
-        sup_acc = _pooled_accuracy(sup_scores)
-        p_value, wins, losses = _sign_test(best.scores, sup_scores)
-        guard = {
-            "heldout_accuracy": best.acc,
-            "supervised_heldout_accuracy": sup_acc,
-            "p_value": p_value,
-            "heldout_wins": wins,
-            "heldout_losses": losses,
-            "n_heldout": int(sum(len(s.y) for s in sup_scores)),
-        }
+        options = [run.best for run in runs if run.best is not None]
+        scored = [o for o in options if np.isfinite(o.score)]
+        if scored:
+            best = max(scored, key=lambda o: o.score)  # ties: the earlier candidate
+            keep = best.score > 0 or not self.fallback
+        else:  # no folds: the first candidate's last round, unchecked
+            best, keep = options[0], True
+        run = runs[best.candidate]
+        guard = self._guard_summary(best, floor, y_oof)
         fitted = {
             "estimator": best.student,
             "teacher": best.teacher,
-            "teacher_weight": chosen.teacher_weight,
-            "teacher_name": chosen.teacher_name,
-            "history": chosen.history,
+            "teacher_weight": best.beta if best.teacher is not None else 0.0,  # the teacher is kept for inspection even at 0
+            "teacher_name": run.teacher_name,
+            "history": [h for r in runs for h in r.history],
             "best_round": best.round,
             "pseudo_labels": best.record,
-            "heldout": _heldout(best.scores) if best.scores else None,
+            "heldout": best.heldout,
             "guard": guard,
-            "candidates": [run.summary(run is chosen) for run in runs],
-            "config": {k: str(v) for k, v in chosen.config.items()},
+            "candidates": [r.summary(r is run and keep) for r in runs],
+            "config": {**{k: str(v) for k, v in run.config.items()}, "teacher_weight": str(best.beta)},
             "fallback": False,
+            "C": floor.C,
         }
-        if sup_scores and self.fallback and wins + losses > 0 and not p_value < float(self.fallback):
+        if not keep:
             warnings.warn(
-                f"self-training did not beat supervised-only training on held-out labels "
-                f"({best.acc:.3f} vs {sup_acc:.3f}, sign-test p = {p_value:.2f} ≥ {float(self.fallback)}); returning "
-                "the supervised model. Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). "
-                "Pass fallback=False to keep self-training.",
+                f"self-training was not clearly better than supervised-only training on the {guard['n_heldout']} held-out "
+                f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f} "
+                f"(gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}); returning the supervised model. "
+                "Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). Pass fallback=False to keep "
+                "self-training.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-            student = fit_weighted(self._make_student(), X[lab], y_enc[lab])
-            probs = expand_proba(student.predict_proba(X[pool]), student.classes_, K)
+            probs = expand_proba(floor.model.predict_proba(Xs[pool]), floor.model.classes_, K)
             # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
             record = selection_to_record(
                 Selection(np.zeros(len(pool)), probs.argmax(axis=1)), probs, self.classes_, source="supervised", index=pool
             )
-            fitted.update(estimator=student, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
-                          heldout=_heldout(sup_scores) if sup_scores else None)
+            heldout = HeldOut.from_probs(y_oof, floor.oof, "supervised predictions of held-out rows") if floor.oof is not None else None
+            fitted.update(estimator=floor.model, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
+                          heldout=heldout, config={"teacher": "supervised", "C": str(floor.C)})
         record = fitted["pseudo_labels"]
         transduction = self.classes_[np.maximum(y_enc, 0)].astype(object)
         transduction[pool] = self.unlabeled
@@ -483,12 +559,33 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         fitted["transduction"] = _try_cast(transduction, self.classes_.dtype)
         return fitted
 
-    def _teacher_probs(self, X, y_enc, ch: _Chain, teacher, K: int) -> np.ndarray:
+    def _guard_summary(self, best: _Option, floor: _Floor, y_oof) -> dict:
+        """How sure the decision was, in numbers (also shown by the CLI and the report)."""
+        if floor.oof is None or not len(best.diff):
+            return {"n_heldout": 0, "heldout_accuracy": float("nan"), "supervised_heldout_accuracy": float("nan"),
+                    "gain": float("nan"), "gain_lower_bound": float("nan"), "z": float(self.guard), "p_value": float("nan"),
+                    "heldout_wins": 0, "heldout_losses": 0}
+        wins, losses = int((best.diff > 0).sum()), int((best.diff < 0).sum())
+        p = 1.0 if wins == 0 else float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)
+        sup_acc = float((floor.oof.argmax(axis=1) == y_oof).mean())
+        return {
+            "n_heldout": len(best.diff),
+            "heldout_accuracy": sup_acc + best.accuracy_gain,
+            "supervised_heldout_accuracy": sup_acc,
+            "gain": best.accuracy_gain,
+            "gain_lower_bound": best.score,
+            "z": float(self.guard),
+            "p_value": p,  # one-sided sign test over the rows where exactly one of the two is right
+            "heldout_wins": wins,
+            "heldout_losses": losses,
+        }
+
+    def _teacher_probs(self, X, Xs, y_enc, ch: _Chain, teacher, K: int) -> np.ndarray:
         """Probabilities for every row of X from this chain's point of view."""
         if teacher is None:  # the student is its own teacher
             if ch.student is None:
-                ch.student = fit_weighted(self._make_student(), X[ch.labeled], y_enc[ch.labeled])
-            return expand_proba(ch.student.predict_proba(X), ch.student.classes_, K)
+                ch.student = fit_weighted(self._make_student(ch.C), Xs[ch.labeled], y_enc[ch.labeled])
+            return expand_proba(ch.student.predict_proba(Xs), ch.student.classes_, K)
         y_seed = np.full(len(X), -1, dtype=np.int64)
         w_seed = np.zeros(len(X))
         y_seed[ch.labeled] = y_enc[ch.labeled]
@@ -501,7 +598,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         ch.member_probs = None if members is None else np.asarray(members)[:, ch.pool]
         return probs
 
-    def _round(self, X, y_enc, ch: _Chain, probs_all, ho_probs, ho_y, r: int, source: str) -> PseudoLabels:
+    def _round(self, Xs, y_enc, ch: _Chain, probs_all, ho_probs, ho_y, r: int, source: str, *, main: bool) -> PseudoLabels:
         """Refine, select and train the chain's student on human + accepted pseudo-labels."""
         K = len(self.classes_)
         P = np.clip(probs_all[ch.pool], 0.0, None)
@@ -509,8 +606,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         ctx = Context(
             idx=np.arange(len(P)),
             full_pool=True,
-            features=X[ch.pool],
-            labeled_features=X[ch.labeled],
+            features=Xs[ch.pool],
+            labeled_features=Xs[ch.labeled],
             labeled_y=y_enc[ch.labeled],
             student_probs=ch.student_probs,
             member_probs=ch.member_probs,
@@ -536,16 +633,21 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         ch.last_label = label
         extras = {k: np.asarray(v) for k, v in ref_info.items() if np.ndim(v) == 1 and len(v) == len(P)}
         record = selection_to_record(selection, P, self.classes_, source=source, round=ch.since, index=ch.pool, extras=extras)
-        # student fit on human labels + accepted pseudo-labels
+        # student fit on human labels + accepted pseudo-labels (a fold chain on a bounded sample)
         acc = record.accepted
-        student = self._make_student()
+        student = self._make_student(ch.C)
         if not accepts_sample_weight(student):
             acc = acc & (record.weight >= 0.5)
-        rows = np.concatenate([ch.labeled, ch.pool[acc]])
-        targets = np.concatenate([y_enc[ch.labeled], record.label[acc]])
-        weights = np.concatenate([np.full(len(ch.labeled), float(self.labeled_weight)), record.weight[acc]])
-        ch.student = fit_weighted(student, X[rows], targets, weights)
-        Q = expand_proba(ch.student.predict_proba(X[ch.pool]), ch.student.classes_, K)
+        picked = np.flatnonzero(acc)
+        cap = MAIN_STUDENT_ROWS if main else FOLD_STUDENT_ROWS
+        if len(picked) > cap:
+            picked = _stratified_sample(picked, record.label[picked], cap, seed=r)
+        rows = np.concatenate([ch.labeled, ch.pool[picked]])
+        targets = np.concatenate([y_enc[ch.labeled], record.label[picked]])
+        weights = np.concatenate([np.full(len(ch.labeled), float(self.labeled_weight)), record.weight[picked]])
+        _warm_start(student, ch.student, targets)
+        ch.student = fit_weighted(student, Xs[rows], targets, weights)
+        Q = expand_proba(ch.student.predict_proba(Xs[ch.pool]), ch.student.classes_, K)
         ch.seeds_y = Q.argmax(axis=1)
         ch.seeds_w = Q.max(axis=1)
         ch.student_probs = Q
@@ -609,6 +711,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         with _thread_limit(self.threads):
             return self._predict_proba(self._transform_X(X))
 
+    def predict_proba_features(self, X) -> np.ndarray:
+        """``predict_proba`` of rows already in the model's feature representation (the output of
+        ``encoder_.transform`` for a model fitted on a DataFrame; the same as ``predict_proba`` for
+        arrays). Query strategies that perturb the features (NoiseAug) need this."""
+        check_is_fitted(self, "estimator_")
+        with _thread_limit(self.threads):
+            return self._predict_proba(np.asarray(X, dtype=np.float64))
+
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = expand_proba(self.estimator_.predict_proba(X), self.estimator_.classes_, len(self.classes_))
         if self.teacher_ is not None and self.teacher_weight_ > 0:
@@ -628,6 +738,53 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def _option(candidate: int, r: int, beta: float, oof: np.ndarray, floor_oof: np.ndarray, y_oof: np.ndarray,
+            z: float, heldout: HeldOut) -> _Option:
+    """Score an option: lower confidence bound of its paired accuracy gain over the floor."""
+    diff = (oof.argmax(axis=1) == y_oof).astype(np.float64) - (floor_oof.argmax(axis=1) == y_oof)
+    n = len(diff)
+    se = float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    accuracy = float((oof.argmax(axis=1) == y_oof).mean())
+    return _Option(candidate, r, beta, oof, diff, float(diff.mean()) - z * se, accuracy, heldout)
+
+
+def _heldout_record(records: dict, chains: list[_Chain], y_enc) -> HeldOut:
+    """The held-out rows of every fold chain (fold order): pseudo-label, weight, confidence, truth."""
+    parts = [records[i][np.searchsorted(ch.pool, ch.hidden)] for i, ch in enumerate(chains) if i > 0]
+    return HeldOut(
+        y=np.concatenate([y_enc[ch.hidden] for ch in chains[1:]]),
+        label=np.concatenate([p.label for p in parts]),
+        weight=np.concatenate([p.weight for p in parts]),
+        confidence=np.concatenate([p.confidence for p in parts]),
+        source="pseudo-labels of held-out rows",
+    )
+
+
+def _warm_start(student, previous, targets) -> None:
+    """Start a logistic-regression student from the previous round's solution (same classes): the
+    pseudo-labels change little between rounds, so lbfgs needs a fraction of the iterations."""
+    from sklearn.linear_model import LogisticRegression
+
+    if not (isinstance(student, LogisticRegression) and isinstance(previous, LogisticRegression)):
+        return
+    if not hasattr(previous, "coef_") or not np.array_equal(previous.classes_, np.unique(targets)):
+        return
+    student.set_params(warm_start=True)
+    student.coef_, student.intercept_ = previous.coef_.copy(), previous.intercept_.copy()
+
+
+def _stratified_sample(rows: np.ndarray, labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` of ``rows``, each class keeping its share (at least one row per class present)."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = np.maximum(1, np.floor(counts * size / len(rows)).astype(int))
+    order = np.lexsort((rng.random(len(rows)), labels))  # by class, shuffled within
+    starts = np.searchsorted(labels[order], classes)
+    rank = np.arange(len(rows)) - np.repeat(starts, counts)
+    keep = rank < np.repeat(quota, counts)
+    return np.sort(rows[order][keep])
+
+
 def _thread_limit(threads: int | None):
     """BLAS/OpenMP pools capped at ``threads`` for the duration (``None``: no change)."""
     return contextlib.nullcontext() if threads is None else threadpool_limits(limits=int(threads))
@@ -640,49 +797,10 @@ def _select(selector, probs: np.ndarray, ctx: Context) -> Selection:
     return Selection.from_weights(selector(probs, ctx), probs)
 
 
-def _heldout(scores: list[_Scores]) -> HeldOut:
-    """The held-out rows of all folds: pseudo-labels when the chains made them, else predictions."""
-    y = np.concatenate([s.y for s in scores])
-    if all(s.record is not None for s in scores):
-        label = np.concatenate([s.record.label for s in scores])
-        weight = np.concatenate([s.record.weight for s in scores])
-        conf = np.concatenate([s.record.confidence for s in scores])
-        return HeldOut(y, label, weight, conf, "pseudo-labels of held-out rows")
-    return HeldOut.from_probs(y, np.concatenate([s.pred for s in scores]), "supervised predictions of held-out rows")
-
-
-def _pooled_accuracy(scores: list[_Scores]) -> float:
-    if not scores:
-        return float("nan")
-    y = np.concatenate([s.y for s in scores])
-    pred = np.concatenate([s.pred.argmax(axis=1) for s in scores])
-    return float((y == pred).mean()) if len(y) else float("nan")
-
-
 def _teacher_defaults(teacher) -> dict:
     """``refine``/``select`` used when left at "auto": the teacher's auto candidate, else the fallback ones."""
     name = teacher.split("(")[0].strip().lower() if isinstance(teacher, str) else None
     return TEACHER_DEFAULTS.get(name, FALLBACK_DEFAULTS)
-
-
-def _sign_test(ssl_scores: list[_Scores], sup_scores: list[_Scores]) -> tuple[float, int, int]:
-    """One-sided sign test on the held-out rows where exactly one of the two predictors is right.
-
-    Both lists must cover the same rows in the same order (the folds are shared). Returns
-    ``(p, wins, losses)`` with p = P(X ≥ wins | X ~ Binomial(wins + losses, ½)); p is 1.0 when
-    self-training never wins.
-    """
-    if not ssl_scores or not sup_scores:
-        return float("nan"), 0, 0
-    y = np.concatenate([s.y for s in sup_scores])
-    if not np.array_equal(y, np.concatenate([s.y for s in ssl_scores])):
-        raise RuntimeError("the guard compared held-out predictions of different rows; the folds must be shared")
-    ssl = np.concatenate([s.pred.argmax(axis=1) for s in ssl_scores]) == y
-    sup = np.concatenate([s.pred.argmax(axis=1) for s in sup_scores]) == y
-    wins, losses = int((ssl & ~sup).sum()), int((~ssl & sup).sum())
-    if wins == 0:
-        return 1.0, wins, losses
-    return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue), wins, losses
 
 
 def _try_cast(values: np.ndarray, dtype) -> np.ndarray:
