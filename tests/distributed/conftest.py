@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pseudolabel import SelfTrainer, __version__
-from pseudolabel.data.io import TableEncoder, encode_target
+from pseudolabel.data.io import encode_target
 
 N_FEATURES = 5
 
@@ -31,16 +31,16 @@ def make_table(n: int, seed: int, *, labeled: int = 0, with_id: bool = True) -> 
 
 
 def fit_run(run_dir, *, id_column: str | None) -> None:
-    """What ``pseudolabel fit`` stores: the bundle the distributed package reads."""
+    """What ``pseudolabel fit`` stores in ``model.joblib`` (``cli.fit.write_run``): a ``SelfTrainer``
+    fitted on the raw columns, the label codec, the columns, target and id column."""
     frame = make_table(300, 0, labeled=60)
     features = frame.drop(columns=["animal", "key"])
-    encoder = TableEncoder().fit(features)
-    X = encoder.transform(features)
-    y = encode_target(frame["animal"])
-    model = SelfTrainer(teacher="self", max_rounds=1, cv=None, random_state=0).fit(X, y)
+    target = encode_target(frame["animal"])
+    model = SelfTrainer(teacher="self", max_rounds=1, cv=None, random_state=0).fit(features, target.y)
     run_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump({"model": model, "encoder": encoder, "target": "animal", "id_column": id_column,
-                 "classes": model.classes_, "version": __version__}, run_dir / "model.joblib")
+    joblib.dump({"model": model, "codec": target.codec, "target": "animal", "id_column": id_column,
+                 "columns": list(features.columns), "na_values": [], "version": __version__},
+                run_dir / "model.joblib")
 
 
 @pytest.fixture(scope="session")

@@ -25,11 +25,10 @@ from .conftest import make_table, write_parquet
 
 
 def in_memory(run_dir, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The reference: the whole table through the encoder and predict_proba in one call, as
-    ``pseudolabel predict`` does today."""
+    """The reference: the whole table through predict_proba in one call, as the in-memory
+    ``pseudolabel predict`` does."""
     run = load_run(run_dir)
-    X = run.encoder.transform(frame.drop(columns=[c for c in ("key", "animal") if c in frame.columns]))
-    proba = run.model.predict_proba(X)
+    proba = run.model.predict_proba(frame[list(run.columns)])
     return run.classes[proba.argmax(1)], proba
 
 
@@ -171,17 +170,17 @@ def test_integer_classes_and_an_empty_dataset(tmp_path):
     import joblib
 
     from pseudolabel import SelfTrainer, __version__
-    from pseudolabel.data.io import TableEncoder
+    from pseudolabel.data.io import encode_target
 
     frame = make_table(200, 5, labeled=40).drop(columns=["key"])
-    frame["animal"] = frame["animal"].map({"cat": 3, "dog": 7, "eel": 9})  # floats with gaps
-    enc = TableEncoder().fit(frame.drop(columns=["animal"]))
-    y = np.array([None if pd.isna(v) else int(v) for v in frame["animal"]], dtype=object)
-    model = SelfTrainer(teacher="self", max_rounds=1, cv=None, random_state=0).fit(enc.transform(frame.drop(columns=["animal"])), y)
+    frame["animal"] = frame["animal"].map({"cat": 3, "dog": 7, "eel": 9}).astype("Int64")  # integers with gaps
+    target = encode_target(frame["animal"])
+    features = frame.drop(columns=["animal"])
+    model = SelfTrainer(teacher="self", max_rounds=1, cv=None, random_state=0).fit(features, target.y)
     run = tmp_path / "run"
     run.mkdir()
-    joblib.dump({"model": model, "encoder": enc, "target": "animal", "id_column": None, "classes": model.classes_,
-                 "version": __version__}, run / "model.joblib")
+    joblib.dump({"model": model, "codec": target.codec, "target": "animal", "id_column": None,
+                 "columns": list(features.columns), "na_values": [], "version": __version__}, run / "model.joblib")
     write_parquet(frame, tmp_path / "d.parquet", 64)
     label_dataset(run, tmp_path / "d.parquet", tmp_path / "o.parquet")
     out = pq.read_table(tmp_path / "o.parquet").to_pandas()
@@ -200,9 +199,9 @@ def test_progress_bar_shows_rows_per_second(run_dir, dataset, tmp_path, capsys):
     assert "640/640 rows" in err and "rows/s" in err
 
 
-def test_the_rewritten_cli_layout_model_on_raw_columns_with_a_label_codec(dataset, tmp_path):
-    """``model.joblib`` as the rewritten ``pseudolabel fit`` stores it: the model takes the raw
-    columns, a codec turns its classes into the user's labels."""
+def test_a_model_on_raw_columns_with_a_label_codec(dataset, tmp_path):
+    """``model.joblib`` as ``pseudolabel fit`` stores it: the model takes the raw columns, a codec
+    turns its classes into the user's labels."""
     import types
 
     import joblib
@@ -221,7 +220,7 @@ def test_the_rewritten_cli_layout_model_on_raw_columns_with_a_label_codec(datase
     joblib.dump({"model": model, "codec": codec, "target": "animal", "id_column": "key", "columns": columns,
                  "na_values": [], "version": __version__}, run / "model.joblib")
     loaded = load_run(run)
-    assert loaded.encoder is None and loaded.classes.tolist() == ["cat", "dog", "eel"]
+    assert loaded.classes.tolist() == ["cat", "dog", "eel"]
     label_dataset(run, source, tmp_path / "o.parquet", batch_rows=41, human_labels=False)
     out = read_labels(tmp_path / "o.parquet").to_pandas()
     proba = model.predict_proba(frame[columns])

@@ -242,7 +242,7 @@ def make_predict_run(run_dir: Path, seed: int = 0) -> Path:
     import pandas as pd
 
     from pseudolabel import SelfTrainer, __version__
-    from pseudolabel.data.io import TableEncoder
+    from pseudolabel.data.io import encode_target
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(5000, PREDICT_FEATURES))
@@ -251,11 +251,11 @@ def make_predict_run(run_dir: Path, seed: int = 0) -> Path:
     y = np.full(len(X), None, dtype=object)
     for c in range(3):
         y[np.flatnonzero(truth == c)[:10]] = ["a", "b", "c"][c]
-    encoder = TableEncoder().fit(frame)
-    model = SelfTrainer(teacher="self", random_state=seed).fit(encoder.transform(frame), y)
+    target = encode_target(pd.Series(y, name="label"))
+    model = SelfTrainer(teacher="self", random_state=seed).fit(frame, target.y)
     run_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump({"model": model, "encoder": encoder, "target": "label", "id_column": "id", "classes": model.classes_,
-                 "version": __version__}, run_dir / "model.joblib")
+    joblib.dump({"model": model, "codec": target.codec, "target": "label", "id_column": "id",
+                 "columns": list(frame.columns), "na_values": [], "version": __version__}, run_dir / "model.joblib")
     return run_dir
 
 

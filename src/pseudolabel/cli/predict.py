@@ -1,5 +1,16 @@
 """``pseudolabel predict RUN_DIR DATA --out TABLE``: score new rows with the model of a previous run.
 
+Two routes, one model:
+
+- **streaming** (DATA is Parquet — a file, a folder or a glob — and ``--out`` is a ``.parquet`` file
+  or a folder, or ``--engine``/``--shard`` is given): :func:`pseudolabel.distributed.label_dataset`
+  reads and writes record batches, so memory is bounded by ``--batch-rows`` and one row group, not
+  by the data; ``--engine ray`` runs it on Ray Data, ``--shard i/N`` scores one of N slices (any
+  scheduler can run the shards; docs/distributed.md). Output: id, label, confidence, weight,
+  source, model_version, p_<class>, plus ``OUT.manifest.json`` (or one manifest per shard).
+- **in memory** (CSV/TSV DATA or ``--out``): the table is read whole; output id, label,
+  confidence, p_<class>.
+
 Before anything is read: ``--out`` must not be DATA or inside RUN_DIR, must not exist unless
 ``--overwrite``, and its folder must be writable. The run must be complete and unmodified
 (``run.json``, :func:`pseudolabel.cli.rundir.verify_run`). Categories the model never saw are
@@ -38,6 +49,8 @@ from pseudolabel.data.io import (
     typed_ids,
     write_table,
 )
+from pseudolabel.distributed.local import BATCH_ROWS
+from pseudolabel.distributed.source import PARQUET_SUFFIXES
 
 
 def predict(
@@ -50,13 +63,23 @@ def predict(
     sep: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed among , tab ; |).")] = None,
     decimal: Annotated[str, typer.Option(help="Decimal mark of numbers in a CSV/TSV ('.' or ',').")] = ".",
     encoding: Annotated[str | None, typer.Option(help="Text encoding of a CSV/TSV (default UTF-8, BOM allowed).")] = None,
-    threads: Annotated[int, typer.Option(help="BLAS threads.")] = 1,
+    threads: Annotated[int, typer.Option(help="BLAS threads (per Ray actor with --engine ray).")] = 1,
+    engine: Annotated[str | None, typer.Option(help="Streaming engine for Parquet DATA: local (this process) or ray (Ray Data; pip install pseudolabel[ray]). Default: local when DATA is Parquet and --out is not a CSV/TSV.")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address for --engine ray ('auto': the cluster this node is in; default: start a local instance).")] = None,
+    shard: Annotated[str | None, typer.Option(help="Score only slice i of N of DATA's row groups, e.g. 0/8 (--out is then a folder shared by all shards).")] = None,
+    batch_rows: Annotated[int, typer.Option(help="Rows per record batch when streaming (memory bound).")] = BATCH_ROWS,
+    progress: Annotated[bool, typer.Option(help="Progress bar with rows/s when streaming.")] = True,
     debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
 ) -> None:
-    """Score DATA with the model of a previous run: id, label, confidence and one p_<class> per class."""
-    table_kind(out, "--out")
+    """Score DATA with the model of a previous run: id, label, confidence and one p_<class> per class
+    (streamed in record batches for Parquet DATA; --engine ray, --shard i/N)."""
     if threads < 1:
         fail(f"--threads must be >= 1, got {threads}")
+    if streaming_route(data, out, engine, shard):
+        stream(run_dir, data, out, engine=engine or "local", address=address, shard=shard, batch_rows=batch_rows,
+               threads=threads, progress=progress, overwrite=overwrite, strict=strict, na_values=listed(na_values))
+        return
+    table_kind(out, "--out")
     created = prepare_out_file(out, inputs=[data], folders=[run_dir], overwrite=overwrite)
     done = False
     try:
@@ -70,6 +93,65 @@ def predict(
         if not done:
             remove_created(created)
     console.print(f"wrote {len(result):,} predictions to {escape(str(out))}", highlight=False)
+
+
+def streaming_route(data: Path, out: Path, engine: str | None, shard: str | None) -> bool:
+    """True when DATA is read in record batches (see the module doc)."""
+    if engine is not None or shard is not None:
+        return True
+    text = str(data)
+    parquet = any(ch in text for ch in "*?[") or data.is_dir() or data.suffix.lower() in PARQUET_SUFFIXES
+    return parquet and (out.suffix.lower() in PARQUET_SUFFIXES or not out.suffix or out.is_dir())
+
+
+def stream(run_dir: Path, data: Path, out: Path, *, engine: str, address: str | None, shard: str | None,
+           batch_rows: int, threads: int, progress: bool, overwrite: bool, strict: bool, na_values: list[str]) -> None:
+    """The streaming route: checks, then :func:`pseudolabel.distributed.predict_command`."""
+    from pseudolabel.distributed import ENGINES, predict_command
+    from pseudolabel.distributed.sink import is_file_sink
+    from pseudolabel.distributed.source import parse_shard, resolve_files
+
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if address and engine != "ray":
+        fail("--address is for --engine ray; add --engine ray or drop --address")
+    if strict or na_values:
+        fail("--strict and --na-values apply to the in-memory route; with Parquet DATA give --out a .csv name, "
+             "or clean the categories/missing values before streaming")
+    if batch_rows < 1:
+        fail(f"--batch-rows must be >= 1, got {batch_rows}")
+    try:
+        parsed = parse_shard(shard)
+        files = resolve_files(str(data))
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    if is_file_sink(out, parsed, engine):
+        prepare_out_file(out, inputs=[Path(f) for f in files], folders=[run_dir], overwrite=overwrite)
+    else:
+        if out.suffix.lower() in (".csv", ".tsv", ".txt"):
+            fail(f"--out {out}: --engine ray and --shard write a folder of Parquet files; give a folder name")
+        if out.is_file():
+            fail(f"--out {out} is a file; --engine ray and --shard write a folder, give a folder name")
+        if _inside(out, run_dir):
+            fail(f"--out {out} is inside {run_dir}, an input of this command; choose a folder outside it")
+        manifest = out / f"part-{parsed[0]:05d}-of-{parsed[1]:05d}.manifest.json"
+        if manifest.exists() and not overwrite:
+            fail(f"--out {out} already holds shard {parsed[0]}/{parsed[1]} ({manifest.name}); pass --overwrite to "
+                 "score it again")
+    verify_run(run_dir)
+    try:
+        result = predict_command(run_dir, str(data), out, engine=engine, address=address, shard=shard,
+                                 batch_rows=batch_rows, threads=threads, progress=progress)
+    except ImportError as exc:
+        fail(f"--engine {engine} needs Ray: pip install 'pseudolabel[ray]' ({exc})")
+    rate = result.get("rows_per_second")
+    console.print(f"wrote {result['rows']:,} predictions to {escape(str(out))} ({engine} engine, "
+                  f"{result['seconds']:.1f} s{f', {rate * 60:,.0f} rows/min' if rate else ''})", highlight=False)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
 
 
 def score(bundle: dict, data: Path, *, na_values: list[str], sep: str | None, encoding: str | None, strict: bool,

@@ -1,18 +1,11 @@
 """A fitted run, loaded once: the only place that knows how ``pseudolabel fit`` stores its model.
 
-``pseudolabel fit --out RUN`` writes ``RUN/model.joblib``, a dict. Two layouts are read:
-
-- ``model`` (a fitted ``SelfTrainer`` on encoded arrays), ``encoder`` (the ``TableEncoder`` of the
-  training columns), ``target``, ``id_column``, ``classes`` and ``version``: the layout of this
-  branch's ``pseudolabel fit``, which ``pseudolabel predict`` reads;
-- ``model`` (a ``SelfTrainer`` fitted on the raw table, which encodes inside), ``codec`` (the
-  label codec: ``codec.user_values(model.classes_)`` are the labels in the user's terms),
-  ``columns``, ``target``, ``id_column``, ``na_values``, ``version``: the layout of the rewritten
-  CLI, whose run directories also hold ``run.json`` (checked by the CLI's ``verify_run`` before
-  it calls :func:`pseudolabel.distributed.label_dataset`).
-
-:func:`load_run` turns either into a :class:`FittedRun` with one ``features(frame)`` function, so
-the scorer does not care which.
+``pseudolabel fit --out RUN`` writes ``RUN/model.joblib``, a dict: ``model`` (a ``SelfTrainer``
+fitted on the raw table, which encodes inside), ``codec`` (the label codec:
+``codec.user_values(model.classes_)`` are the labels in the user's terms), ``columns``, ``target``,
+``id_column``, ``na_values``, ``version``. The run directory also holds ``run.json``, checked by
+the CLI's ``verify_run`` before ``pseudolabel predict`` calls
+:func:`pseudolabel.distributed.label_dataset`.
 """
 
 from __future__ import annotations
@@ -36,8 +29,6 @@ class FittedRun:
     path: Path | None
     """The run directory (``None`` when the run was loaded from bytes, e.g. on a Ray worker)."""
     model: object
-    encoder: object | None
-    """The ``TableEncoder`` (first layout), or ``None`` when the model takes the raw columns."""
     columns: tuple[str, ...]
     """The input columns the model reads, in training order."""
     target: str | None
@@ -60,8 +51,6 @@ class FittedRun:
 
     def features(self, frame):
         """What ``model.predict_proba`` takes for the rows of ``frame`` (a DataFrame)."""
-        if self.encoder is not None:
-            return self.encoder.transform(frame, what="DATA")
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             from pseudolabel.data.io import InputError
@@ -91,20 +80,15 @@ def load_run(run: str | os.PathLike | FittedRun | io.BytesIO) -> FittedRun:
         source = model_path
     bundle = joblib.load(source)
     where = model_path or "the model bytes"
-    if isinstance(bundle, dict) and "model" in bundle and "codec" in bundle and "columns" in bundle:
-        encoder, columns = None, tuple(bundle["columns"])
-        classes = np.asarray(bundle["codec"].user_values(bundle["model"].classes_), dtype=object)
-        if all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes):
-            classes = classes.astype(np.int64)
-    elif isinstance(bundle, dict) and all(key in bundle for key in ("model", "encoder", "classes")):
-        encoder, columns, classes = bundle["encoder"], tuple(bundle["encoder"].columns_), np.asarray(bundle["classes"])
-    else:
-        raise ValueError(f"{where} is not a model bundle written by `pseudolabel fit` (needs model with encoder and "
-                         "classes, or model with codec and columns)")
+    if not (isinstance(bundle, dict) and all(key in bundle for key in ("model", "codec", "columns"))):
+        raise ValueError(f"{where} is not a model bundle written by `pseudolabel fit` (needs model, codec and columns)")
+    columns = tuple(bundle["columns"])
+    classes = np.asarray(bundle["codec"].user_values(bundle["model"].classes_), dtype=object)
+    if all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes):
+        classes = classes.astype(np.int64)
     return FittedRun(
         path=None if model_path is None else model_path.parent,
         model=bundle["model"],
-        encoder=encoder,
         columns=columns,
         target=bundle.get("target"),
         id_column=bundle.get("id_column"),
