@@ -142,7 +142,7 @@ def run_bench(
     if suite == "speed":
         from pseudolabel.bench.speed import run_speed
 
-        return run_speed(out_dir, repeats=int(seeds or 3), console=console)
+        return run_speed(out_dir, repeats=int(seeds or 3), console=console, command=command)
     if suite == "scale":
         from pseudolabel.bench.scale import run_scale
 

@@ -69,19 +69,25 @@ def table(name: str, data_dir=None):
     return np.ascontiguousarray(X, dtype=np.float64), sample_labels(y, LABELS_PER_CLASS, 0)
 
 
-def run_speed(out_dir, *, repeats: int = 3, tables=("synthetic", "mnist"), console=None) -> dict:
-    """Time both fits in a child process without thread variables; write ``speed.json``."""
+def run_speed(out_dir, *, repeats: int = 3, tables=("synthetic", "mnist"), console=None, command: str | None = None) -> dict:
+    """Time both fits in a child process without thread variables; write ``speed.json`` and ``speed.md``."""
+    from pseudolabel.bench import env as bench_env
+
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
     results = {"rows": N_ROWS, "columns": N_COLS, "labels_per_class": LABELS_PER_CLASS, "repeats": repeats,
-               "threads": "library defaults (no thread variables set); SelfTrainer manages its own", "tables": {}}
+               "threads": "library defaults (no thread variables set); SelfTrainer manages its own",
+               "command": command, "date": bench_env.now(), "machine": bench_env.machine(),
+               "git": bench_env.git_revision(), "tables": {}}
     for name in tables:
+        load_before = bench_env.load_average()
         proc = subprocess.run([sys.executable, "-c", _CHILD, name, str(repeats)], env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             results["tables"][name] = {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
             continue
         times = json.loads(proc.stdout.strip().splitlines()[-1])
         med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-        row = {"seconds": times, "median_seconds": med, "ratio": med["pseudolabel"] / med["sklearn"]}
+        row = {"seconds": times, "median_seconds": med, "ratio": med["pseudolabel"] / med["sklearn"],
+               "load_before": load_before, "load_after": bench_env.load_average()}
         row["bar_met"] = row["ratio"] <= MAX_RATIO
         results["tables"][name] = row
         if console is not None:
@@ -90,4 +96,24 @@ def run_speed(out_dir, *, repeats: int = 3, tables=("synthetic", "mnist"), conso
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    (out / "speed.md").write_text("\n".join(markdown(results)) + "\n", encoding="utf-8")
     return results
+
+
+def markdown(results: dict) -> list[str]:
+    """``speed.md``: one row per table, the medians, the ratio and the bar."""
+    lines = ["# Speed: the default fit against scikit-learn's self-training", "",
+             f"Command: `{results.get('command') or 'pseudolabel bench --suite speed'}`", "",
+             f"{results['rows']:,} rows × {results['columns']} columns, {results['labels_per_class']} labels per class, "
+             f"{results['repeats']} alternating repeats, median seconds; threads: {results['threads']}; "
+             f"date {results.get('date')}; revision {results.get('git')}.", "",
+             "| table | scikit-learn `SelfTrainingClassifier(LogisticRegression())` s | `SelfTrainer()` s | ratio | bar ≤ 5 | load before/after |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
+    for name, row in results["tables"].items():
+        if "error" in row:
+            lines.append(f"| {name} | failed: {row['error']} | | | | |")
+            continue
+        med = row["median_seconds"]
+        lines.append(f"| {name} | {med['sklearn']:.2f} | {med['pseudolabel']:.2f} | {row['ratio']:.2f} | "
+                     f"{'met' if row['bar_met'] else 'not met'} | {row.get('load_before')}/{row.get('load_after')} |")
+    return lines

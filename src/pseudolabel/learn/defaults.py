@@ -18,17 +18,19 @@ AUTO_CANDIDATES: tuple[dict, ...] = (
 option (configuration × round × teacher weight) with the best positive lower bound of its paired
 accuracy gain over the supervised floor. Chosen on the development suite's **tune group only**
 (digits, mnist1d, AG News, TREC, letter, electricity, German credit; seeds 0–4; 4/10/25 labels per
-class) with ``benchmarks/dev_study.py``: the kNN graph with the GMM loss gate (the best graph
-configuration of the earlier teacher × selector matrix) carries images, letter and topic text;
-classic self-training — the student labels what it is at least 75% sure of, scikit-learn's
+class): the kNN graph with the GMM loss gate (the best graph configuration of the earlier teacher ×
+selector matrix, run on tune datasets) carries images, letter and topic text; classic
+self-training — the student labels what it is at least 75% sure of, scikit-learn's
 ``SelfTrainingClassifier`` default — carries sentence embeddings and some tables, where the
-earlier ``self`` + calibrate + FreeMatch and ``prototype`` candidates did worse (BENCHMARKS.md,
+earlier ``self`` + calibrate + FreeMatch and ``prototype`` candidates did worse. The bench method
+``pseudolabel_v1_candidates`` is the same decision on the earlier candidates (BENCHMARKS.md,
 "What shaped the default")."""
 
 GUARD_Z = 0.5
 """``SelfTrainer(guard=...)``: an option is kept when ``mean(d) − z·sd(d)/√n > 0`` for its paired
 differences ``d`` against the supervised floor. Chosen on the tune group among z ∈ {0, 0.5, 1}
-and the sign test at 0.1–0.3 (BENCHMARKS.md, "What shaped the default")."""
+(bench methods ``pseudolabel_z0`` / ``pseudolabel_z1``) and a sign test at 0.1–0.3
+(BENCHMARKS.md, "What shaped the default")."""
 
 TEACHER_DEFAULTS: dict[str, dict] = {
     **{c["teacher"]: {"refine": c["refine"], "select": c["select"]} for c in AUTO_CANDIDATES},
