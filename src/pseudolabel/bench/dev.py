@@ -54,6 +54,26 @@ def verdict(results: dict) -> dict:
     return out
 
 
+def alternatives(results: dict) -> list[dict]:
+    """Every other ``pseudolabel*`` method against the default on the cells where both ran (the
+    alternatives the default was chosen among): mean gain over the best anchor, worst cell against
+    the floor, for the alternative and for the default on the same cells."""
+    means = _means(results)
+    methods = sorted({m for ms in means.values() for m in ms if m.startswith(DEFAULT) and m != DEFAULT})
+    out = []
+    for method in methods:
+        cells = [(k, m) for k, m in sorted(means.items()) if method in m and DEFAULT in m and all(a in m for a in ANCHORS)]
+        if not cells:
+            continue
+        row = {"method": method, "cells": len(cells), "datasets": sorted({k[0] for k, _ in cells})}
+        for name in (method, DEFAULT):
+            gains = [m[name] - max(m[a] for a in ANCHORS) for _, m in cells]
+            floor = [(m[name] - m[FLOOR], f"{k[0]} / {k[1]}") for k, m in cells]
+            row[name] = {"mean_gain": float(np.mean(gains)), "worst_vs_floor": min(floor)}
+        out.append(row)
+    return out
+
+
 def markdown_section(results: dict) -> list[str]:
     v = verdict(results)
     if not v:
@@ -71,6 +91,17 @@ def markdown_section(results: dict) -> list[str]:
         met = "met" if g["bar_met"] else "not met"
         lines += ["", f"Mean gain {g['mean_gain']:+.2f} points over {len(g['cells'])} cells; worst cell against the floor "
                       f"{g['worst_vs_floor']:+.1f} ({g['worst_cell']}): bar **{met}**.", ""]
+    alts = alternatives(results)
+    if alts:
+        lines += ["### Alternatives to the default, on the cells where they ran", "",
+                  "| method | cells (datasets) | mean gain | worst vs floor | default's mean gain | default's worst vs floor |",
+                  "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for a in alts:
+            alt, base = a[a["method"]], a[DEFAULT]
+            lines.append(f"| {a['method']} | {a['cells']} ({', '.join(a['datasets'])}) | {alt['mean_gain']:+.2f} | "
+                         f"{alt['worst_vs_floor'][0]:+.1f} ({alt['worst_vs_floor'][1]}) | {base['mean_gain']:+.2f} | "
+                         f"{base['worst_vs_floor'][0]:+.1f} ({base['worst_vs_floor'][1]}) |")
+        lines.append("")
     return lines
 
 

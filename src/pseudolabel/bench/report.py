@@ -94,7 +94,7 @@ def markdown(results: dict) -> str:
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items() if v),
         f"- Protocol: seeds {results.get('protocol', {}).get('seeds')}; labeled rows drawn per class from the train split "
         "(stratified, seeded), the rest of the train split is the unlabeled pool; scores on the test split, never "
-        "used for any choice; student: " + str(results.get("protocol", {}).get("student")) + ".",
+        "used inside a run (which defaults earlier test results shaped: BENCHMARKS.md); student: " + str(results.get("protocol", {}).get("student")) + ".",
         "- Cells: mean ± sample std over seeds. Time = fit + predict on the test split. Memory = peak RSS of the "
         "run's worker process above its RSS just before the fit. PL = pseudo-labels on the unlabeled pool: "
         "precision (coverage) against the hidden true labels.",
