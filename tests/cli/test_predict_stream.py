@@ -35,7 +35,8 @@ def _in_memory(cli, run, pool, tmp_path) -> pd.DataFrame:
 def test_parquet_streams_with_the_in_memory_labels(blobs_run, cli, pool, tmp_path):
     _, run = blobs_run
     out = tmp_path / "scored.parquet"
-    res = cli("predict", run, pool / "pool.parquet", "--out", out, "--batch-rows", "5", "--no-progress")
+    res = cli("predict", run, pool / "pool.parquet", "--out", out, "--engine", "local", "--batch-rows", "5",
+              "--no-progress")
     assert res.code == 0, res
     assert "local engine" in res.text and "wrote 180 predictions" in res.text
     streamed = pq.read_table(out).to_pandas()
@@ -52,7 +53,7 @@ def test_parquet_streams_with_the_in_memory_labels(blobs_run, cli, pool, tmp_pat
 def test_shards_into_one_folder_equal_a_single_run(blobs_run, cli, pool, tmp_path):
     _, run = blobs_run
     whole = tmp_path / "whole.parquet"
-    assert cli("predict", run, pool / "pool.parquet", "--out", whole, "--no-progress").code == 0
+    assert cli("predict", run, pool / "pool.parquet", "--out", whole, "--engine", "local", "--no-progress").code == 0
     folder = tmp_path / "shards"
     for i in range(3):
         res = cli("predict", run, pool / "pool.parquet", "--out", folder, "--shard", f"{i}/3", "--no-progress")
@@ -72,8 +73,8 @@ def test_shards_into_one_folder_equal_a_single_run(blobs_run, cli, pool, tmp_pat
         (("--shard", "half"), "--shard must look like i/N"),
         (("--address", "auto"), "--address is for --engine ray"),
         (("--engine", "spark"), "--engine must be one of local, ray"),
-        (("--strict",), "--strict and --na-values apply to the in-memory route"),
-        (("--batch-rows", "0"), "--batch-rows must be >= 1"),
+        (("--engine", "local", "--strict"), "--strict and --na-values apply to the in-memory route"),
+        (("--engine", "local", "--batch-rows", "0"), "--batch-rows must be >= 1"),
     ],
 )
 def test_streaming_refusals_name_the_option(blobs_run, cli, pool, tmp_path, extra, message):
@@ -91,11 +92,24 @@ def test_csv_data_cannot_stream(blobs_run, cli, pool, tmp_path):
     assert res.code == 2 and "streaming reads Parquet" in res.text
 
 
+def test_a_folder_streams_by_default_and_one_file_is_read_whole(blobs_run, cli, pool, tmp_path):
+    _, run = blobs_run
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.parquet").write_bytes((pool / "pool.parquet").read_bytes())
+    res = cli("predict", run, folder, "--out", tmp_path / "f.parquet", "--no-progress")
+    assert res.code == 0 and "local engine" in res.text
+    assert "source" in pq.read_schema(tmp_path / "f.parquet").names
+    res = cli("predict", run, pool / "pool.parquet", "--out", tmp_path / "one.parquet")
+    assert res.code == 0 and "engine" not in res.text
+    assert "source" not in pq.read_schema(tmp_path / "one.parquet").names
+
+
 def test_streaming_refuses_an_existing_output_and_the_run_folder(blobs_run, cli, pool, tmp_path):
     _, run = blobs_run
     out = tmp_path / "scored.parquet"
     out.write_bytes(b"keep me")
-    res = cli("predict", run, pool / "pool.parquet", "--out", out)
+    res = cli("predict", run, pool / "pool.parquet", "--out", out, "--engine", "local")
     assert res.code == 2 and "already exists" in res.text
     assert out.read_bytes() == b"keep me"
     res = cli("predict", run, pool / "pool.parquet", "--out", run / "inside", "--shard", "0/2")

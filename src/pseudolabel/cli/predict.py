@@ -2,14 +2,14 @@
 
 Two routes, one model:
 
-- **streaming** (DATA is Parquet — a file, a folder or a glob — and ``--out`` is a ``.parquet`` file
-  or a folder, or ``--engine``/``--shard`` is given): :func:`pseudolabel.distributed.label_dataset`
+- **streaming** (``--engine`` or ``--shard`` given, or DATA is a folder or a glob of Parquet files;
+  ``--engine local`` streams a single large file): :func:`pseudolabel.distributed.label_dataset`
   reads and writes record batches, so memory is bounded by ``--batch-rows`` and one row group, not
   by the data; ``--engine ray`` runs it on Ray Data, ``--shard i/N`` scores one of N slices (any
   scheduler can run the shards; docs/distributed.md). Output: id, label, confidence, weight,
   source, model_version, p_<class>, plus ``OUT.manifest.json`` (or one manifest per shard).
-- **in memory** (CSV/TSV DATA or ``--out``): the table is read whole; output id, label,
-  confidence, p_<class>.
+- **in memory** (one CSV, TSV or Parquet file without those options): the table is read whole;
+  output id, label (in the target column's own dtype), confidence, p_<class>.
 
 Before anything is read: ``--out`` must not be DATA or inside RUN_DIR, must not exist unless
 ``--overwrite``, and its folder must be writable. The run must be complete and unmodified
@@ -64,7 +64,7 @@ def predict(
     decimal: Annotated[str, typer.Option(help="Decimal mark of numbers in a CSV/TSV ('.' or ',').")] = ".",
     encoding: Annotated[str | None, typer.Option(help="Text encoding of a CSV/TSV (default UTF-8, BOM allowed).")] = None,
     threads: Annotated[int, typer.Option(help="BLAS threads (per Ray actor with --engine ray).")] = 1,
-    engine: Annotated[str | None, typer.Option(help="Streaming engine for Parquet DATA: local (this process) or ray (Ray Data; pip install pseudolabel[ray]). Default: local when DATA is Parquet and --out is not a CSV/TSV.")] = None,
+    engine: Annotated[str | None, typer.Option(help="Stream Parquet DATA in record batches: local (this process) or ray (Ray Data; pip install pseudolabel[ray]). Default: local for a folder or glob; one file is read whole unless this is given.")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --engine ray ('auto': the cluster this node is in; default: start a local instance).")] = None,
     shard: Annotated[str | None, typer.Option(help="Score only slice i of N of DATA's row groups, e.g. 0/8 (--out is then a folder shared by all shards).")] = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per record batch when streaming (memory bound).")] = BATCH_ROWS,
@@ -75,6 +75,8 @@ def predict(
     (streamed in record batches for Parquet DATA; --engine ray, --shard i/N)."""
     if threads < 1:
         fail(f"--threads must be >= 1, got {threads}")
+    if address and engine != "ray":
+        fail("--address is for --engine ray; add --engine ray or drop --address")
     if streaming_route(data, out, engine, shard):
         stream(run_dir, data, out, engine=engine or "local", address=address, shard=shard, batch_rows=batch_rows,
                threads=threads, progress=progress, overwrite=overwrite, strict=strict, na_values=listed(na_values))
@@ -96,12 +98,13 @@ def predict(
 
 
 def streaming_route(data: Path, out: Path, engine: str | None, shard: str | None) -> bool:
-    """True when DATA is read in record batches (see the module doc)."""
+    """True when DATA is read in record batches (see the module doc): asked for with ``--engine`` or
+    ``--shard``, or DATA is a folder or a glob of Parquet files. One Parquet file without those
+    options is read whole, so its output keeps the label column's own dtype (nullable integers,
+    categories) and gets the unseen-category checks; ``--engine local`` streams it."""
     if engine is not None or shard is not None:
         return True
-    text = str(data)
-    parquet = any(ch in text for ch in "*?[") or data.is_dir() or data.suffix.lower() in PARQUET_SUFFIXES
-    return parquet and (out.suffix.lower() in PARQUET_SUFFIXES or not out.suffix or out.is_dir())
+    return any(ch in str(data) for ch in "*?[") or data.is_dir()
 
 
 def stream(run_dir: Path, data: Path, out: Path, *, engine: str, address: str | None, shard: str | None,
@@ -116,8 +119,8 @@ def stream(run_dir: Path, data: Path, out: Path, *, engine: str, address: str | 
     if address and engine != "ray":
         fail("--address is for --engine ray; add --engine ray or drop --address")
     if strict or na_values:
-        fail("--strict and --na-values apply to the in-memory route; with Parquet DATA give --out a .csv name, "
-             "or clean the categories/missing values before streaming")
+        fail("--strict and --na-values apply to the in-memory route; score one file whole without --engine/--shard, "
+             "or clean the categories and missing values before streaming")
     if batch_rows < 1:
         fail(f"--batch-rows must be >= 1, got {batch_rows}")
     try:
