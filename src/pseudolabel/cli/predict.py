@@ -50,7 +50,6 @@ from pseudolabel.data.io import (
     write_table,
 )
 from pseudolabel.distributed.local import BATCH_ROWS
-from pseudolabel.distributed.source import PARQUET_SUFFIXES
 
 
 def predict(
