@@ -2,6 +2,7 @@
 
     nice -n 10 python benchmarks/knn_backends.py --rows 200000 --dims 64 --threads 2 \
         [--backends ivf,faiss_ivf,faiss_hnsw,hnswlib,pynndescent,ivf_pca32] [--out results/scale/knn_200k_64.json]
+(hnswlib and pynndescent: pip install -e '.[knn-bench]')
 
 Data: Gaussian clusters mapped to classes (``pseudolabel.bench.scale.make_clusters``, the
 synthetic set of the scale suite). Every backend builds the full self-kNN graph (each row's
