@@ -1,5 +1,6 @@
 """The bench's method table: names, requirements, and every available method on a small problem."""
 
+import json
 import math
 
 import numpy as np
@@ -74,6 +75,11 @@ def test_every_available_method_runs_and_reports(name, blobs):
             assert 0.0 <= m["pl_precision"] <= 1.0
     if method.family == "pseudolabel":
         assert m["fallback"] in (0.0, 1.0)
+    if name == "pseudolabel":  # the default's decision is recorded with its numbers
+        guard = rec["extras"]["guard"]
+        assert guard["n_heldout"] > 0 and guard["z"] == 0.5
+        assert guard["heldout_wins"] - guard["heldout_losses"] == round(guard["gain"] * guard["n_heldout"])
+        json.dumps(rec["extras"], allow_nan=False)
 
 
 def test_well_separated_blobs_known_answers(blobs):

@@ -79,6 +79,13 @@ def run_job(job: dict, feats: Features, *, threads: int = 1, student: str = "log
         if hasattr(est, attr):
             v = getattr(est, attr)
             extras[attr.rstrip("_")] = v.item() if isinstance(v, np.generic) else v
+    guard = getattr(est, "guard_", None)
+    if isinstance(guard, dict):  # the decision's numbers, so a results.json explains each choice
+        extras["guard"] = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in guard.items()
+                           if isinstance(v, int | float | str | bool | np.generic | type(None))}
+    config = getattr(est, "config_", None)
+    if isinstance(config, dict) and config:
+        extras["config"] = {k: v if isinstance(v, int | float | str | bool | type(None)) else str(v) for k, v in config.items()}
     if "fallback" in extras:
         metrics["fallback"] = float(bool(extras["fallback"]))
     msgs = sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0][:160]}" for w in caught})
