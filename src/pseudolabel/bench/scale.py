@@ -209,6 +209,8 @@ def _child_fit(spec: dict) -> dict:
         if spec["method"] == "graph":
             out["recall_at_7"] = _recall(fitted, len(X))
             out["knn_backend"] = "ivf" if out["recall_at_7"] is not None else "exact"
+        if spec["method"] == "self_trainer":  # rounds run, over all candidates: the work depends on them
+            out["rounds"] = int(fitted.n_rounds_)
     return out
 
 
@@ -458,6 +460,17 @@ def check_bars(results: dict) -> list[str]:
         desc = ", ".join(f"{r['n']:,}: {r['seconds']:.0f} s" if r["status"] == "ok" else f"{r['n']:,}: {r['status']}" for r in st)
         out.append(f"SelfTrainer() default on synthetic64: {desc}"
                    + ("" if any(r["n"] == 1_000_000 for r in done) else " (bar: finishes at 1,000,000 — NOT met)"))
+        base = next((r for r in done if r["n"] == 100_000), None)
+        for r in done:
+            if base is None or r["n"] <= base["n"]:
+                continue
+            growth = (r["seconds"] / base["seconds"]) / (r["n"] / base["n"])
+            line = (f"SelfTrainer() {base['n']:,} → {r['n']:,} rows: time × {r['seconds'] / base['seconds']:.1f} for rows × "
+                    f"{r['n'] / base['n']:.0f} (bar ~linear, ≤ 1.5× the row ratio: {'met' if growth <= 1.5 else 'NOT met'})")
+            if base.get("rounds") and r.get("rounds"):
+                per_round = growth * base["rounds"] / r["rounds"]
+                line += (f"; rounds run {base['rounds']} → {r['rounds']}, time per round and row × {per_round:.2f}")
+            out.append(line)
     return out
 
 
