@@ -209,8 +209,6 @@ def _child_fit(spec: dict) -> dict:
         if spec["method"] == "graph":
             out["recall_at_7"] = _recall(fitted, len(X))
             out["knn_backend"] = "ivf" if out["recall_at_7"] is not None else "exact"
-        if spec["method"] == "self_trainer":  # rounds run, over all candidates: the work depends on them
-            out["rounds"] = int(fitted.n_rounds_)
     return out
 
 
@@ -467,9 +465,6 @@ def check_bars(results: dict) -> list[str]:
             growth = (r["seconds"] / base["seconds"]) / (r["n"] / base["n"])
             line = (f"SelfTrainer() {base['n']:,} → {r['n']:,} rows: time × {r['seconds'] / base['seconds']:.1f} for rows × "
                     f"{r['n'] / base['n']:.0f} (bar ~linear, ≤ 1.5× the row ratio: {'met' if growth <= 1.5 else 'NOT met'})")
-            if base.get("rounds") and r.get("rounds"):
-                per_round = growth * base["rounds"] / r["rounds"]
-                line += (f"; rounds run {base['rounds']} → {r['rounds']}, time per round and row × {per_round:.2f}")
             out.append(line)
     return out
 
