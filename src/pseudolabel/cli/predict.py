@@ -38,7 +38,7 @@ from pseudolabel.cli._common import (
     warn,
 )
 from pseudolabel.cli.fit import explain
-from pseudolabel.cli.rundir import load_bundle, prepare_out_file, remove_created, verify_run
+from pseudolabel.cli.rundir import _inside, load_bundle, prepare_out_file, remove_created, verify_run
 from pseudolabel.data.io import (
     InputError,
     Table,
@@ -142,18 +142,13 @@ def stream(run_dir: Path, data: Path, out: Path, *, engine: str, address: str | 
                  "score it again")
     verify_run(run_dir)
     try:
-        result = predict_command(run_dir, str(data), out, engine=engine, address=address, shard=shard,
+        result = predict_command(run_dir, files, out, engine=engine, address=address, shard=shard,
                                  batch_rows=batch_rows, threads=threads, progress=progress)
     except ImportError as exc:
         fail(f"--engine {engine} needs Ray: pip install 'pseudolabel[ray]' ({exc})")
     rate = result.get("rows_per_second")
     console.print(f"wrote {result['rows']:,} predictions to {escape(str(out))} ({engine} engine, "
                   f"{result['seconds']:.1f} s{f', {rate * 60:,.0f} rows/min' if rate else ''})", highlight=False)
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    path, folder = Path(path).resolve(), Path(folder).resolve()
-    return path == folder or folder in path.parents
 
 
 def score(bundle: dict, data: Path, *, na_values: list[str], sep: str | None, encoding: str | None, strict: bool,
