@@ -38,7 +38,13 @@ from pseudolabel.cli._common import (
     warn,
 )
 from pseudolabel.cli.fit import explain
-from pseudolabel.cli.rundir import _inside, load_bundle, prepare_out_file, remove_created, verify_run
+from pseudolabel.cli.rundir import (
+    _inside,
+    load_bundle,
+    prepare_out_file,
+    remove_created,
+    verify_run,
+)
 from pseudolabel.data.io import (
     InputError,
     Table,
