@@ -63,6 +63,12 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
     # the alternatives the default was chosen among (tune group only; BENCHMARKS.md "What shaped the default")
     "pseudolabel_z0": ("the default with guard z=0: the option with the best held-out accuracy gain, kept if it is positive", {"guard": 0.0}),
     "pseudolabel_z1": ("the default with guard z=1: a gain must exceed one standard error", {"guard": 1.0}),
+    "pseudolabel_keep": (
+        "the default's chosen option, always kept (fallback=False); with the guard's recorded numbers "
+        "(gain lower bound, max-T p-value) and supervised_tuned — the default's exact floor — any guard "
+        "level can be replayed (benchmarks/replay_guard.py)",
+        {"fallback": False},
+    ),
     "pseudolabel_v1_candidates": (
         "the default decision on the previous auto candidates (graph + GMM, self + calibrate + FreeMatch, prototype + FreeMatch)",
         {"candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},
@@ -112,7 +118,10 @@ def _selftrainer(kwargs: dict) -> Callable[[MethodContext], object]:
     def build(ctx: MethodContext):
         from pseudolabel.learn.self_training import SelfTrainer
 
-        return SelfTrainer(ctx.student(), random_state=ctx.seed, **kwargs)
+        # with the bench's default student, exactly what a user runs: SelfTrainer(estimator=None), whose
+        # student's C is tuned on the labeled rows and whose floor is the supervised_tuned model
+        student = None if ctx.student is logistic_student else ctx.student()
+        return SelfTrainer(student, random_state=ctx.seed, **kwargs)
 
     return build
 

@@ -32,6 +32,10 @@ differences ``d`` against the supervised floor. Chosen on the tune group among z
 (bench methods ``pseudolabel_z0`` / ``pseudolabel_z1``) and a sign test at 0.1–0.3
 (BENCHMARKS.md, "What shaped the default")."""
 
+GUARD_ALPHA = 0.2
+"""``SelfTrainer(guard_alpha=...)``: the chosen option is kept only when the sign-flip max-T test
+over every option looked at gives ``p <= GUARD_ALPHA``. PROVISIONAL — being chosen on the tune group."""
+
 TEACHER_DEFAULTS: dict[str, dict] = {
     **{c["teacher"]: {"refine": c["refine"], "select": c["select"]} for c in AUTO_CANDIDATES},
     # an earlier auto candidate (class prototypes, calibrated and balanced, FreeMatch thresholds)

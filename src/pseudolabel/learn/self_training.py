@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -57,18 +56,20 @@ from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make
 from pseudolabel.core.selection import Selection, selection_to_record
 from pseudolabel.data.tabular import TabularEncoder
-from pseudolabel.learn.defaults import AUTO_CANDIDATES, FALLBACK_DEFAULTS, GUARD_Z, TEACHER_DEFAULTS
+from pseudolabel.learn.defaults import AUTO_CANDIDATES, FALLBACK_DEFAULTS, GUARD_ALPHA, GUARD_Z, TEACHER_DEFAULTS
 from pseudolabel.ops.estimators import (
     MAX_ITER,
     BinaryAwareScaler,
+    TunedLogisticRegression,
     accepts_sample_weight,
+    default_student,
     expand_proba,
     fit_weighted,
     resolve_student,
-    tune_C,
 )
 from pseudolabel.ops.labels import encode_labels
 from pseudolabel.ops.metrics import pseudo_label_quality
+from pseudolabel.ops.selection_test import max_t_pvalue
 from pseudolabel.ops.simplex import EPS
 from pseudolabel.ops.specs import as_spec_list
 from pseudolabel.teachers.estimator import EstimatorTeacher
@@ -115,6 +116,7 @@ class _Floor:
     fold_C: list  # C chosen on each fold's kept labels (None: a user estimator, nothing tuned)
     C: float | None
     model: object
+    raw: bool = False  # the model takes the unscaled rows (it is the reference TunedLogisticRegression)
 
 
 @dataclass
@@ -147,6 +149,7 @@ class CandidateResult:
     blends: tuple[float, ...]
     history: list[dict] = field(default_factory=list)
     best: _Option | None = None
+    diffs: list = field(default_factory=list)  # every option's paired differences (the max-T test)
 
     def summary(self, chosen: bool) -> dict:
         b = self.best
@@ -185,9 +188,12 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         choose among :data:`BLENDS` (0 for the student as teacher or a teacher that cannot score new
         rows), a number fixes it.
     labeled_weight : sample weight of human-labeled rows in the student's fit.
-    fallback : keep the supervised floor when no option's gain lower bound is positive (default);
-        ``False`` always keeps the best self-training option.
-    guard : ``z`` of the gain lower bound ``mean(d) − z·sd(d)/√n`` (larger = more cautious).
+    fallback : keep the supervised floor when the best option's gain lower bound is not positive or
+        its max-T test fails (default); ``False`` always keeps the best self-training option.
+    guard : ``z`` of the gain lower bound ``mean(d) − z·sd(d)/√n`` that ranks the options (larger =
+        more cautious).
+    guard_alpha : the chosen option is kept only if the sign-flip max-T test over *every* option
+        looked at (Westfall & Young) gives ``p <= guard_alpha``; 1 switches the test off.
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
         :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
@@ -218,6 +224,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         labeled_weight: float = 1.0,
         fallback: bool = True,
         guard: float = GUARD_Z,
+        guard_alpha: float = GUARD_ALPHA,
         unlabeled=-1,
         encoder="auto",
         threads: int | None = 1,
@@ -237,6 +244,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.labeled_weight = labeled_weight
         self.fallback = fallback
         self.guard = guard
+        self.guard_alpha = guard_alpha
         self.unlabeled = unlabeled
         self.encoder = encoder
         self.threads = threads
@@ -309,12 +317,6 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             return LogisticRegression(C=1.0 if C is None else float(C), max_iter=MAX_ITER)
         return resolve_student(self.estimator)
 
-    def _tuned_C(self, Xs, y, rows) -> float | None:
-        """``C`` of the default student chosen on ``rows`` only (None for a user estimator)."""
-        if not self._default_student:
-            return None
-        return tune_C(Xs[rows], y[rows], random_state=0 if self.random_state is None else self.random_state, scaled=True)["C"]
-
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, X_unlabeled=None):
         """Fit on ``X`` (array or DataFrame) with labels ``y`` (``unlabeled`` marks unlabeled rows)
@@ -333,16 +335,18 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             y_enc = np.concatenate([y_enc, np.full(len(X) - len(y_enc), -1, dtype=np.int64)])
         if not self.guard >= 0:
             raise ValueError(f"guard must be a number >= 0 (standard errors), got {self.guard!r}")
+        if not 0 < self.guard_alpha <= 1:
+            raise ValueError(f"guard_alpha must lie in (0, 1] (1 = no multiplicity test), got {self.guard_alpha!r}")
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         # the default student's input: numeric columns standardised on every row, 0/1 columns as is
         self.scaler_ = BinaryAwareScaler().fit(X) if self._default_student else None
         Xs = X if self.scaler_ is None else self.scaler_.transform(X)
         if len(classes) < 2 or len(pool) == 0:
-            fitted = self._fit_supervised_only(Xs, y_enc, lab)
+            fitted = self._fit_supervised_only(X, Xs, y_enc, lab)
         else:
             folds = self._folds(y_enc, lab)  # drawn once: every candidate and the floor share them
-            floor = self._floor(Xs, y_enc, lab, folds)
+            floor = self._floor(X, Xs, y_enc, lab, folds)
             y_oof = np.concatenate([y_enc[hide] for _, hide in folds]) if folds else np.zeros(0, dtype=np.int64)
             runs = [self._run_candidate(i, config, X, Xs, y_enc, lab, pool, folds, floor, y_oof)
                     for i, config in enumerate(self._configs())]
@@ -353,7 +357,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     def _set_fitted(self, fitted: dict, *, n_labeled: int, n_unlabeled: int, seconds: float) -> None:
         """Every fitted attribute, in one place."""
         model = fitted["estimator"]
-        self.estimator_ = model if self.scaler_ is None else Pipeline([("scale", self.scaler_), ("clf", model)])
+        raw = self.scaler_ is None or fitted.get("raw", False)  # the floor scales its own input
+        self.estimator_ = model if raw else Pipeline([("scale", self.scaler_), ("clf", model)])
         self.teacher_ = fitted.get("teacher")
         self.teacher_weight_ = fitted.get("teacher_weight", 0.0)
         self.teacher_name_ = fitted.get("teacher_name")
@@ -371,14 +376,21 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.n_labeled_, self.n_unlabeled_ = n_labeled, n_unlabeled
         self.fit_seconds_ = seconds
 
-    def _fit_supervised_only(self, Xs, y_enc, lab) -> dict:
-        """Nothing to self-train on (no unlabeled rows, or a single class): a plain supervised fit."""
+    def _fit_supervised_only(self, X, Xs, y_enc, lab) -> dict:
+        """Nothing to self-train on (no unlabeled rows, or a single class): a plain supervised fit
+        (with the default student, the reference tuned logistic regression on the labeled rows)."""
         if self.verbose:
             print("SelfTrainer: no unlabeled rows (or one class); fitting the student on the labeled rows only")
         K = len(self.classes_)
-        C = self._tuned_C(Xs, y_enc, lab) if len(self.classes_) > 1 else None
+        if self._default_student and K > 1:
+            rs = 0 if self.random_state is None else self.random_state
+            model = TunedLogisticRegression(random_state=rs).fit(X[lab], y_enc[lab])
+            C, raw = model.C_, True
+        else:
+            model, C, raw = fit_weighted(self._make_student(), Xs[lab], y_enc[lab]), None, False
         return {
-            "estimator": fit_weighted(self._make_student(C), Xs[lab], y_enc[lab]),
+            "estimator": model,
+            "raw": raw,
             "pseudo_labels": PseudoLabels.from_probs(np.zeros((0, K)), np.zeros(0), self.classes_),
             "transduction": self.classes_[np.maximum(y_enc, 0)],
             "C": C,
@@ -402,23 +414,36 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
         return [(lab[keep], lab[hide]) for keep, hide in skf.split(lab, y_enc[lab])]
 
-    def _floor(self, Xs, y_enc, lab, folds) -> _Floor:
-        """The supervised floor: ``C`` tuned once on all labels, its OOF predictions on the shared
-        folds, and its model on all labels.
+    def _floor(self, X, Xs, y_enc, lab, folds) -> _Floor:
+        """The supervised floor: its OOF predictions on the shared folds and its model on all labels.
 
-        Every chain's student uses the same ``C``. Its choice saw every label, which makes the
-        floor's own OOF accuracy a little optimistic (``C`` maximised exactly that cross-validated
-        fit) and not the self-training options' — so the comparison errs toward the floor, the
-        safe side — at a sixth of the cost of tuning ``C`` again inside every fold.
+        With the default student the floor *is* the reference supervised model a practitioner would
+        fit: :class:`~pseudolabel.ops.estimators.TunedLogisticRegression` on the labeled rows
+        (``C`` by cross-validated log-loss, columns scaled on the labeled rows only), so a fallback
+        returns exactly the bench's ``supervised_tuned`` model. Its OOF predictions refit that ``C``
+        on each fold's kept rows; ``C`` saw every label, which makes the floor's OOF accuracy a
+        little optimistic and not the self-training options' — the comparison errs toward the
+        floor, the safe side — at a sixth of the cost of tuning ``C`` inside every fold. Every
+        chain's student uses the same ``C``.
         """
         K = len(self.classes_)
-        C = self._tuned_C(Xs, y_enc, lab)
+        if self._default_student:
+            rs = 0 if self.random_state is None else self.random_state
+            model = TunedLogisticRegression(random_state=rs).fit(X[lab], y_enc[lab])
+            C, rows = model.C_, X
+
+            def make():
+                return default_student(C)
+        else:
+            model, C, rows, make = None, None, Xs, self._make_student
         oof = []
         for keep, hide in folds:
-            model = fit_weighted(self._make_student(C), Xs[keep], y_enc[keep])
-            oof.append(expand_proba(model.predict_proba(Xs[hide]), model.classes_, K))
-        model = fit_weighted(self._make_student(C), Xs[lab], y_enc[lab])
-        return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model)
+            m = fit_weighted(make(), rows[keep], y_enc[keep])
+            oof.append(expand_proba(m.predict_proba(rows[hide]), m.classes_, K))
+        if model is None:
+            model = fit_weighted(self._make_student(), Xs[lab], y_enc[lab])
+        return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model,
+                      raw=self._default_student)
 
     def _new_chain(self, labeled, pool, hidden, refiners, selector, C) -> _Chain:
         pool = np.sort(pool)
@@ -465,6 +490,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                     oof = (1 - beta) * student_oof + beta * teacher_oof if beta > 0 else student_oof
                     option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout)
                     accs[beta] = option.accuracy
+                    run.diffs.append(option.diff)
                     if run.best is None or option.score > run.best.score:
                         option.student, option.record = chains[0].student, records[0]
                         option.teacher = copy.deepcopy(teacher) if teacher is not None else None
@@ -511,13 +537,17 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         K = len(self.classes_)
         options = [run.best for run in runs if run.best is not None]
         scored = [o for o in options if np.isfinite(o.score)]
+        p_value = float("nan")
         if scored:
             best = max(scored, key=lambda o: o.score)  # ties: the earlier candidate
-            keep = best.score > 0 or not self.fallback
+            # every option looked at, in every candidate, round and blend: the test is for the search
+            diffs = np.vstack([d for r in runs for d in r.diffs] + [best.diff])
+            p_value = max_t_pvalue(diffs, len(diffs) - 1, seed=_seed(self.random_state))
+            keep = (best.score > 0 and p_value <= self.guard_alpha) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked
-            best, keep = options[0], True
+            best, keep, diffs = options[0], True, np.zeros((0, 0))
         run = runs[best.candidate]
-        guard = self._guard_summary(best, floor, y_oof)
+        guard = self._guard_summary(best, floor, y_oof, p_value, len(diffs) - 1 if len(diffs) else 0)
         fitted = {
             "estimator": best.student,
             "teacher": best.teacher,
@@ -537,19 +567,20 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"self-training was not clearly better than supervised-only training on the {guard['n_heldout']} held-out "
                 f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f} "
-                f"(gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}); returning the supervised model. "
+                f"(gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
+                f"{guard['n_options']} options, needed <= {self.guard_alpha:g}); returning the supervised model. "
                 "Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). Pass fallback=False to keep "
                 "self-training.",
                 UserWarning,
                 stacklevel=4,
             )
-            probs = expand_proba(floor.model.predict_proba(Xs[pool]), floor.model.classes_, K)
+            probs = expand_proba(floor.model.predict_proba((X if floor.raw else Xs)[pool]), floor.model.classes_, K)
             # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
             record = selection_to_record(
                 Selection(np.zeros(len(pool)), probs.argmax(axis=1)), probs, self.classes_, source="supervised", index=pool
             )
             heldout = HeldOut.from_probs(y_oof, floor.oof, "supervised predictions of held-out rows") if floor.oof is not None else None
-            fitted.update(estimator=floor.model, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
+            fitted.update(estimator=floor.model, raw=floor.raw, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
                           heldout=heldout, config={"teacher": "supervised", "C": str(floor.C)})
         record = fitted["pseudo_labels"]
         transduction = self.classes_[np.maximum(y_enc, 0)].astype(object)
@@ -559,14 +590,13 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         fitted["transduction"] = _try_cast(transduction, self.classes_.dtype)
         return fitted
 
-    def _guard_summary(self, best: _Option, floor: _Floor, y_oof) -> dict:
+    def _guard_summary(self, best: _Option, floor: _Floor, y_oof, p_value: float, n_options: int) -> dict:
         """How sure the decision was, in numbers (also shown by the CLI and the report)."""
+        base = {"z": float(self.guard), "alpha": float(self.guard_alpha), "n_options": int(n_options)}
         if floor.oof is None or not len(best.diff):
             return {"n_heldout": 0, "heldout_accuracy": float("nan"), "supervised_heldout_accuracy": float("nan"),
-                    "gain": float("nan"), "gain_lower_bound": float("nan"), "z": float(self.guard), "p_value": float("nan"),
-                    "heldout_wins": 0, "heldout_losses": 0}
-        wins, losses = int((best.diff > 0).sum()), int((best.diff < 0).sum())
-        p = 1.0 if wins == 0 else float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)
+                    "gain": float("nan"), "gain_lower_bound": float("nan"), "p_value": float("nan"),
+                    "heldout_wins": 0, "heldout_losses": 0, **base}
         sup_acc = float((floor.oof.argmax(axis=1) == y_oof).mean())
         return {
             "n_heldout": len(best.diff),
@@ -574,10 +604,11 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             "supervised_heldout_accuracy": sup_acc,
             "gain": best.accuracy_gain,
             "gain_lower_bound": best.score,
-            "z": float(self.guard),
-            "p_value": p,  # one-sided sign test over the rows where exactly one of the two is right
-            "heldout_wins": wins,
-            "heldout_losses": losses,
+            # one-sided sign-flip max-T p-value of the chosen option over every option looked at
+            "p_value": float(p_value),
+            "heldout_wins": int((best.diff > 0).sum()),
+            "heldout_losses": int((best.diff < 0).sum()),
+            **base,
         }
 
     def _teacher_probs(self, X, Xs, y_enc, ch: _Chain, teacher, K: int) -> np.ndarray:
@@ -783,6 +814,11 @@ def _stratified_sample(rows: np.ndarray, labels: np.ndarray, size: int, seed: in
     rank = np.arange(len(rows)) - np.repeat(starts, counts)
     keep = rank < np.repeat(quota, counts)
     return np.sort(rows[order][keep])
+
+
+def _seed(random_state) -> int:
+    """An integer seed for the test's sign flips (the same draws for the same ``random_state``)."""
+    return random_state if isinstance(random_state, int | np.integer) else 0
 
 
 def _thread_limit(threads: int | None):

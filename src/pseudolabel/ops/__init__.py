@@ -16,6 +16,7 @@ prior           class priors (EM estimate on the pool)
 loss_gate       two-component GMM on per-sample losses
 calibration     temperature fitting, reliability bins, the one ECE
 metrics         pseudo-label quality, mean ± std
+selection_test  how sure a choice among many options is (sign-flip max-T)
 ensemble        mean prediction and disagreement of ensemble members
 assign          class-balanced top-k assignment
 simmatch        SimMatch aggregation / unfolding
