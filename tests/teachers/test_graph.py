@@ -97,6 +97,28 @@ def test_graph_teacher_reuses_graph_for_same_rows(rng):
     assert t.S_ is not S
 
 
+def test_transduce_many_equals_one_solve_per_seeding_and_keeps_the_first(rng):
+    # SelfTrainer spreads its main chain and its fold chains in one block solve on the reordered
+    # graph; every seeding must come out as its own transduce would, in the caller's row order
+    X = np.vstack([rng.normal(size=(400, 5)), rng.normal(size=(400, 5)) + 4])
+    y = np.full(800, -1)
+    y[[0, 1, 400, 401]] = [0, 0, 1, 1]
+    y2 = y.copy()
+    y2[[0, 400]] = -1
+    w2 = np.where(y2 >= 0, 0.5, 0.0)
+    t = GraphTeacher()
+    many = t.transduce_many(X, [y, y2], [None, w2], n_classes=2)
+    one = GraphTeacher().transduce(X, y, n_classes=2)
+    two = GraphTeacher().transduce(X, y2, w2, n_classes=2)
+    np.testing.assert_allclose(many[0], one, atol=1e-12)
+    np.testing.assert_allclose(many[1], two, atol=1e-12)
+    np.testing.assert_allclose(t.transduction_proba_, one, atol=1e-12)
+    assert (one[:400].argmax(axis=1) == 0).all() and (one[400:].argmax(axis=1) == 1).all()
+    assert sorted(t.order_) == list(range(800)) and not np.array_equal(t.order_, np.arange(800))
+    with pytest.raises(ValueError, match="no labeled rows"):
+        t.transduce_many(X, [y, np.full(800, -1)], [None, None], n_classes=2)
+
+
 def test_estimator_teacher_expands_missing_classes(rng):
     from sklearn.linear_model import LogisticRegression
 

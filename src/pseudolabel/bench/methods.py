@@ -69,6 +69,10 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
         "level can be replayed (benchmarks/replay_guard.py)",
         {"fallback": False},
     ),
+    "pseudolabel_keep_brier": (
+        "as pseudolabel_keep with guard_metric='brier': options ranked and tested on the per-row Brier score drop",
+        {"fallback": False, "guard_metric": "brier"},
+    ),
     "pseudolabel_v1_candidates": (
         "the default decision on the previous auto candidates (graph + GMM, self + calibrate + FreeMatch, prototype + FreeMatch)",
         {"candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},

@@ -36,6 +36,10 @@ GUARD_ALPHA = 0.2
 """``SelfTrainer(guard_alpha=...)``: the chosen option is kept only when the sign-flip max-T test
 over every option looked at gives ``p <= GUARD_ALPHA``. PROVISIONAL — being chosen on the tune group."""
 
+GUARD_METRICS = ("accuracy", "brier")
+GUARD_METRIC = "accuracy"
+"""``SelfTrainer(guard_metric=...)``: PROVISIONAL — being chosen on the tune group."""
+
 TEACHER_DEFAULTS: dict[str, dict] = {
     **{c["teacher"]: {"refine": c["refine"], "select": c["select"]} for c in AUTO_CANDIDATES},
     # an earlier auto candidate (class prototypes, calibrated and balanced, FreeMatch thresholds)

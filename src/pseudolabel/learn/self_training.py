@@ -56,7 +56,15 @@ from pseudolabel.core.record import PseudoLabels
 from pseudolabel.core.registry import make
 from pseudolabel.core.selection import Selection, selection_to_record
 from pseudolabel.data.tabular import TabularEncoder
-from pseudolabel.learn.defaults import AUTO_CANDIDATES, FALLBACK_DEFAULTS, GUARD_ALPHA, GUARD_Z, TEACHER_DEFAULTS
+from pseudolabel.learn.defaults import (
+    AUTO_CANDIDATES,
+    FALLBACK_DEFAULTS,
+    GUARD_ALPHA,
+    GUARD_METRIC,
+    GUARD_METRICS,
+    GUARD_Z,
+    TEACHER_DEFAULTS,
+)
 from pseudolabel.ops.estimators import (
     MAX_ITER,
     BinaryAwareScaler,
@@ -131,6 +139,7 @@ class _Option:
     score: float  # lower confidence bound of the accuracy gain over the floor
     accuracy: float = float("nan")  # OOF accuracy
     heldout: HeldOut | None = None  # the round's held-out pseudo-labels (for the audit)
+    test_diff: np.ndarray | None = None  # per labeled row: the gain in the guard's metric (``score``, max-T)
     student: object = None
     teacher: object = None
     record: PseudoLabels | None = None
@@ -194,6 +203,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         more cautious).
     guard_alpha : the chosen option is kept only if the sign-flip max-T test over *every* option
         looked at (Westfall & Young) gives ``p <= guard_alpha``; 1 switches the test off.
+    guard_metric : the per-row gain the options are ranked and tested on: ``"accuracy"``
+        (1[right] − 1[floor right]) or ``"brier"`` (the drop of the Brier score, which uses the
+        probabilities and so separates options on rows where both are right or both wrong).
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
         :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
@@ -225,6 +237,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         fallback: bool = True,
         guard: float = GUARD_Z,
         guard_alpha: float = GUARD_ALPHA,
+        guard_metric: str = GUARD_METRIC,
         unlabeled=-1,
         encoder="auto",
         threads: int | None = 1,
@@ -245,6 +258,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.fallback = fallback
         self.guard = guard
         self.guard_alpha = guard_alpha
+        self.guard_metric = guard_metric
         self.unlabeled = unlabeled
         self.encoder = encoder
         self.threads = threads
@@ -337,6 +351,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"guard must be a number >= 0 (standard errors), got {self.guard!r}")
         if not 0 < self.guard_alpha <= 1:
             raise ValueError(f"guard_alpha must lie in (0, 1] (1 = no multiplicity test), got {self.guard_alpha!r}")
+        if self.guard_metric not in GUARD_METRICS:
+            raise ValueError(f"guard_metric must be one of {', '.join(GUARD_METRICS)}, got {self.guard_metric!r}")
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         # the default student's input: numeric columns standardised on every row, 0/1 columns as is
@@ -470,8 +486,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         stale = 0
         for r in range(self.max_rounds + 1):
             t_round = time.perf_counter()
-            # fold chains first, so that the teacher's final state is the main chain's
-            teacher_probs = {i: self._teacher_probs(X, Xs, y_enc, chains[i], teacher, K) for i in reversed(range(len(chains)))}
+            teacher_probs = self._teacher_probs_all(X, Xs, y_enc, chains, teacher, K)
             records = {}
             for i, ch in enumerate(chains):
                 # refiners fit on out-of-fold teacher probabilities: every fold for the main chain,
@@ -488,9 +503,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 heldout = _heldout_record(records, chains, y_enc)
                 for beta in run.blends:
                     oof = (1 - beta) * student_oof + beta * teacher_oof if beta > 0 else student_oof
-                    option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout)
+                    option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout, self.guard_metric)
                     accs[beta] = option.accuracy
-                    run.diffs.append(option.diff)
+                    run.diffs.append(option.test_diff)
                     if run.best is None or option.score > run.best.score:
                         option.student, option.record = chains[0].student, records[0]
                         option.teacher = copy.deepcopy(teacher) if teacher is not None else None
@@ -541,7 +556,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if scored:
             best = max(scored, key=lambda o: o.score)  # ties: the earlier candidate
             # every option looked at, in every candidate, round and blend: the test is for the search
-            diffs = np.vstack([d for r in runs for d in r.diffs] + [best.diff])
+            diffs = np.vstack([d for r in runs for d in r.diffs] + [best.test_diff])
             p_value = max_t_pvalue(diffs, len(diffs) - 1, seed=_seed(self.random_state))
             keep = (best.score > 0 and p_value <= self.guard_alpha) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked
@@ -592,7 +607,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
     def _guard_summary(self, best: _Option, floor: _Floor, y_oof, p_value: float, n_options: int) -> dict:
         """How sure the decision was, in numbers (also shown by the CLI and the report)."""
-        base = {"z": float(self.guard), "alpha": float(self.guard_alpha), "n_options": int(n_options)}
+        base = {"z": float(self.guard), "alpha": float(self.guard_alpha), "n_options": int(n_options),
+                "metric": self.guard_metric}
         if floor.oof is None or not len(best.diff):
             return {"n_heldout": 0, "heldout_accuracy": float("nan"), "supervised_heldout_accuracy": float("nan"),
                     "gain": float("nan"), "gain_lower_bound": float("nan"), "p_value": float("nan"),
@@ -611,19 +627,26 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             **base,
         }
 
+    def _teacher_probs_all(self, X, Xs, y_enc, chains: list[_Chain], teacher, K: int) -> dict[int, np.ndarray]:
+        """Every chain's teacher probabilities: one call for all of them when the teacher takes
+        several seedings at once (``transduce_many``: the graph teacher spreads every chain in one
+        block solve), else one call per chain — fold chains first, so that the teacher's final
+        state is the main chain's."""
+        if teacher is not None and hasattr(teacher, "transduce_many"):
+            seeds = [_seeds(ch, y_enc, len(X)) for ch in chains]
+            probs = teacher.transduce_many(X, [y for y, _ in seeds], [w for _, w in seeds], n_classes=K)
+            for ch in chains:
+                ch.member_probs = None
+            return {i: np.asarray(p, dtype=np.float64) for i, p in enumerate(probs)}
+        return {i: self._teacher_probs(X, Xs, y_enc, chains[i], teacher, K) for i in reversed(range(len(chains)))}
+
     def _teacher_probs(self, X, Xs, y_enc, ch: _Chain, teacher, K: int) -> np.ndarray:
         """Probabilities for every row of X from this chain's point of view."""
         if teacher is None:  # the student is its own teacher
             if ch.student is None:
                 ch.student = fit_weighted(self._make_student(ch.C), Xs[ch.labeled], y_enc[ch.labeled])
             return expand_proba(ch.student.predict_proba(Xs), ch.student.classes_, K)
-        y_seed = np.full(len(X), -1, dtype=np.int64)
-        w_seed = np.zeros(len(X))
-        y_seed[ch.labeled] = y_enc[ch.labeled]
-        w_seed[ch.labeled] = 1.0
-        if ch.seeds_y is not None:
-            y_seed[ch.pool] = ch.seeds_y
-            w_seed[ch.pool] = ch.seeds_w
+        y_seed, w_seed = _seeds(ch, y_enc, len(X))
         probs = np.asarray(teacher.transduce(X, y_seed, w_seed, n_classes=K), dtype=np.float64)
         members = getattr(teacher, "members_proba_", None)
         ch.member_probs = None if members is None else np.asarray(members)[:, ch.pool]
@@ -770,13 +793,21 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
 
 def _option(candidate: int, r: int, beta: float, oof: np.ndarray, floor_oof: np.ndarray, y_oof: np.ndarray,
-            z: float, heldout: HeldOut) -> _Option:
-    """Score an option: lower confidence bound of its paired accuracy gain over the floor."""
+            z: float, heldout: HeldOut, metric: str) -> _Option:
+    """Score an option: lower confidence bound of its paired gain over the floor in ``metric``
+    (per row: accuracy 1[right] − 1[floor right], or the Brier score's drop)."""
     diff = (oof.argmax(axis=1) == y_oof).astype(np.float64) - (floor_oof.argmax(axis=1) == y_oof)
-    n = len(diff)
-    se = float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    test_diff = diff if metric == "accuracy" else _brier(floor_oof, y_oof) - _brier(oof, y_oof)
+    n = len(test_diff)
+    se = float(test_diff.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
     accuracy = float((oof.argmax(axis=1) == y_oof).mean())
-    return _Option(candidate, r, beta, oof, diff, float(diff.mean()) - z * se, accuracy, heldout)
+    return _Option(candidate, r, beta, oof, diff, float(test_diff.mean()) - z * se, accuracy, heldout, test_diff=test_diff)
+
+
+def _brier(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-row Brier score ``Σ_k (p_k − 1[y = k])²`` (Brier 1950), in [0, 2]."""
+    sq = np.square(probs)
+    return sq.sum(axis=1) - 2 * probs[np.arange(len(y)), y] + 1.0
 
 
 def _heldout_record(records: dict, chains: list[_Chain], y_enc) -> HeldOut:
@@ -814,6 +845,19 @@ def _stratified_sample(rows: np.ndarray, labels: np.ndarray, size: int, seed: in
     rank = np.arange(len(rows)) - np.repeat(starts, counts)
     keep = rank < np.repeat(quota, counts)
     return np.sort(rows[order][keep])
+
+
+def _seeds(ch: _Chain, y_enc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A chain's teacher seeds: its human labels (weight 1) and, from round 1 on, its student's
+    predictions on its pool weighted by their confidence."""
+    y_seed = np.full(n, -1, dtype=np.int64)
+    w_seed = np.zeros(n)
+    y_seed[ch.labeled] = y_enc[ch.labeled]
+    w_seed[ch.labeled] = 1.0
+    if ch.seeds_y is not None:
+        y_seed[ch.pool] = ch.seeds_y
+        w_seed[ch.pool] = ch.seeds_w
+    return y_seed, w_seed
 
 
 def _seed(random_state) -> int:

@@ -1,0 +1,75 @@
+"""Replay the default's guard at other levels from one bench run, exactly.
+
+``pseudolabel_keep`` is the default ``SelfTrainer()`` with ``fallback=False``: the option the default
+chooses, always kept, with the guard's numbers in ``extras.guard`` (gain lower bound, max-T p-value).
+The default's fallback *is* ``supervised_tuned`` (same model, same seed), so the default at level α
+scores ``pseudolabel_keep`` where ``gain_lower_bound > 0 and p_value <= α`` and ``supervised_tuned``
+elsewhere — no refit needed. This is how ``GUARD_ALPHA`` was chosen, on the tune group only.
+
+    python benchmarks/replay_guard.py results/dev-guard/results.json --anchors results/dev/results.json
+
+``--anchors``: a results.json with the scikit-learn anchors on the same datasets, budgets and seeds,
+for the gain over the best of {supervised_tuned, SelfTraining, LabelSpreading} per cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+
+import numpy as np
+
+LEVELS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+ANCHORS = ("supervised_tuned", "sklearn_self_training", "sklearn_label_spreading")
+
+
+def _runs(path: str) -> list[dict]:
+    return [r for r in json.load(open(path))["runs"] if r.get("status") == "ok"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results")
+    ap.add_argument("--anchors", default=None)
+    ap.add_argument("--levels", default=",".join(map(str, LEVELS)))
+    args = ap.parse_args(argv)
+    levels = [float(a) for a in args.levels.split(",")]
+
+    acc: dict = {}
+    guard: dict = {}
+    for r in _runs(args.results) + (_runs(args.anchors) if args.anchors else []):
+        key = (r["dataset"], r["budget"], r["seed"])
+        acc.setdefault(r["method"], {}).setdefault(key, 100 * r["metrics"]["accuracy"])
+        if r["method"] == "pseudolabel_keep":
+            guard[key] = r["extras"].get("guard", {})
+    keys = sorted(k for k in acc.get("pseudolabel_keep", {}) if k in acc.get("supervised_tuned", {}))
+    if not keys:
+        raise SystemExit("no (dataset, budget, seed) with both pseudolabel_keep and supervised_tuned")
+    cells = sorted({k[:2] for k in keys})
+    anchors = [a for a in ANCHORS if a in acc]
+    print(f"{len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
+    print("| level α | kept | mean vs floor | worst cell vs floor | cells < −1 vs floor | mean vs best anchor |")
+    print("|---|---|---|---|---|---|")
+    for alpha in levels:
+        kept = 0
+        per_cell: dict = defaultdict(list)
+        for k in keys:
+            g = guard[k]
+            keep = (g.get("gain_lower_bound") or -1) > 0 and (g.get("p_value") if g.get("p_value") is not None else 1) <= alpha
+            kept += keep
+            per_cell[k[:2]].append(acc["pseudolabel_keep"][k] if keep else acc["supervised_tuned"][k])
+        vs_floor, vs_best = [], []
+        for c in cells:
+            seeds = [k for k in keys if k[:2] == c]
+            ours = float(np.mean(per_cell[c]))
+            vs_floor.append(ours - float(np.mean([acc["supervised_tuned"][k] for k in seeds])))
+            best = max(float(np.mean([acc[a][k] for k in seeds if k in acc[a]])) for a in anchors
+                       if all(k in acc[a] for k in seeds))
+            vs_best.append(ours - best)
+        print(f"| {alpha:g} | {kept}/{len(keys)} | {np.mean(vs_floor):+.2f} | {min(vs_floor):+.2f} | "
+              f"{sum(v < -1 for v in vs_floor)} | {np.mean(vs_best):+.2f} |")
+
+
+if __name__ == "__main__":
+    main()
