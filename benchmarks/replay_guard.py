@@ -6,10 +6,14 @@ The default's fallback *is* ``supervised_tuned`` (same model, same seed), so the
 scores ``pseudolabel_keep`` where ``gain_lower_bound > 0 and p_value <= α`` and ``supervised_tuned``
 elsewhere — no refit needed. This is how ``GUARD_ALPHA`` was chosen, on the tune group only.
 
-    python benchmarks/replay_guard.py results/dev-guard/results.json --anchors results/dev/results.json
+    python benchmarks/replay_guard.py results/dev-guard/results.json results/dev/results.json
+    python benchmarks/replay_guard.py results/dev-guard-brier/results.json results/dev-guard/results.json \
+        results/dev/results.json --method pseudolabel_keep_brier
 
-``--anchors``: a results.json with the scikit-learn anchors on the same datasets, budgets and seeds,
-for the gain over the best of {supervised_tuned, SelfTraining, LabelSpreading} per cell.
+Every results.json given is read (the first one wins for a run present twice); they must hold
+``--method``, ``supervised_tuned`` and, for the gain over the best of {supervised_tuned,
+SelfTraining, LabelSpreading} per cell, the scikit-learn anchors on the same datasets, budgets
+and seeds.
 """
 
 from __future__ import annotations
@@ -30,25 +34,26 @@ def _runs(path: str) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results")
-    ap.add_argument("--anchors", default=None)
+    ap.add_argument("results", nargs="+")
+    ap.add_argument("--method", default="pseudolabel_keep", help="a fallback=False variant of the default")
     ap.add_argument("--levels", default=",".join(map(str, LEVELS)))
     args = ap.parse_args(argv)
     levels = [float(a) for a in args.levels.split(",")]
 
     acc: dict = {}
     guard: dict = {}
-    for r in _runs(args.results) + (_runs(args.anchors) if args.anchors else []):
+    method = args.method
+    for r in [run for path in args.results for run in _runs(path)]:
         key = (r["dataset"], r["budget"], r["seed"])
         acc.setdefault(r["method"], {}).setdefault(key, 100 * r["metrics"]["accuracy"])
-        if r["method"] == "pseudolabel_keep":
+        if r["method"] == method:
             guard[key] = r["extras"].get("guard", {})
-    keys = sorted(k for k in acc.get("pseudolabel_keep", {}) if k in acc.get("supervised_tuned", {}))
+    keys = sorted(k for k in acc.get(method, {}) if k in acc.get("supervised_tuned", {}))
     if not keys:
-        raise SystemExit("no (dataset, budget, seed) with both pseudolabel_keep and supervised_tuned")
+        raise SystemExit(f"no (dataset, budget, seed) with both {method} and supervised_tuned")
     cells = sorted({k[:2] for k in keys})
     anchors = [a for a in ANCHORS if a in acc]
-    print(f"{len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
+    print(f"{method}: {len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
     print("| level α | kept | mean vs floor | worst cell vs floor | cells < −1 vs floor | mean vs best anchor |")
     print("|---|---|---|---|---|---|")
     for alpha in levels:
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             g = guard[k]
             keep = (g.get("gain_lower_bound") or -1) > 0 and (g.get("p_value") if g.get("p_value") is not None else 1) <= alpha
             kept += keep
-            per_cell[k[:2]].append(acc["pseudolabel_keep"][k] if keep else acc["supervised_tuned"][k])
+            per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
         vs_floor, vs_best = [], []
         for c in cells:
             seeds = [k for k in keys if k[:2] == c]

@@ -371,7 +371,12 @@ def outcome_line(model: SelfTrainer) -> str:
     if model.fallback_:
         return f"done: supervised model kept (self-training not clearly better); {accepted:,} accepted"
     teacher = (model.config_ or {}).get("teacher", "")
-    return f"done: {teacher + ', ' if teacher else ''}round {model.best_round_}: {accepted:,} accepted"
+    g = model.guard_ or {}
+    sure = ""
+    if np.isfinite(_f(g.get("heldout_accuracy"))):
+        sure = (f" (held-out {_f(g['heldout_accuracy']):.3f} vs {_f(g.get('supervised_heldout_accuracy')):.3f} supervised, "
+                f"n={int(g.get('n_heldout', 0))}; p={_f(g.get('p_value')):.3g} over {int(g.get('n_options', 0))} options)")
+    return f"done: {teacher + ', ' if teacher else ''}round {model.best_round_}: {accepted:,} accepted{sure}"
 
 
 def fallback_message(model: SelfTrainer) -> str:
@@ -384,6 +389,9 @@ def fallback_message(model: SelfTrainer) -> str:
         numbers += f", n={int(g['n_heldout'])}"
     if np.isfinite(_f(g.get("gain_lower_bound"))):
         numbers += f", gain lower bound {_f(g['gain_lower_bound']):+.3f} at z={_f(g.get('z')):g}"
+    if np.isfinite(_f(g.get("p_value"))):
+        numbers += (f", p={_f(g['p_value']):.3g} over {int(g.get('n_options', 0))} options "
+                    f"(needed <= {_f(g.get('alpha')):g})")
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
             "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
             "pass --no-fallback to keep self-training")

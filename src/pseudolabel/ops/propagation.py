@@ -57,4 +57,4 @@ def spread_labels(S: sp.spmatrix, Y0: np.ndarray, alpha: float, tol: float = 1e-
         P[:, ~active] = 0.0
         rs = rs_new
         it += 1
-    return np.clip(X, 0.0, None)
+    return np.clip(X, 0.0, None, out=X)
