@@ -41,7 +41,7 @@ def record(n_classes=3, n=60, *, heldout=(4, 7), fallback=False, step="round", s
         for r in range(4)
     ]
     decision = {"heldout_accuracy": 0.857, "supervised_heldout_accuracy": 0.571, "p_value": 0.25,
-                "n_heldout": m, "fallback": fallback}
+                "n_heldout": m, "n_options": 9, "fallback": fallback}
     candidates = [
         {"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm", "heldout_accuracy": 0.857, "best_round": 2, "chosen": True},
         {"teacher": "self", "refine": "calibrate", "select": "freematch", "heldout_accuracy": 0.714, "best_round": 1, "chosen": False},
@@ -88,7 +88,8 @@ def test_chosen_configuration_is_at_the_top():
     top = html[: html.index("<span class='kpi'>")]
     assert "class='chosen'" in top and "teacher=graph, refine=calibrate,sinkhorn, select=gmm" in top
     assert "chosen round 2" in top and "best of 2 configurations" in top
-    assert "Held-out accuracy 0.857 vs 0.571 supervised-only, n=7 held-out rows, one-sided sign test p=0.25" in top
+    assert ("Held-out accuracy 0.857 vs 0.571 supervised-only, n=7 held-out rows, p=0.25 that the chosen option beats "
+            "supervised-only, corrected for all 9 options compared (sign-flip max-T test)") in top
     assert "<h2>Configurations compared</h2>" in html and html.index("Configurations compared") < html.index("<h2>Plots")
 
 

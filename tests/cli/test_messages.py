@@ -13,9 +13,11 @@ from pseudolabel.cli.fit import RoundProgress, fallback_message
 
 def test_fallback_message_gives_the_numbers_and_the_real_flag():
     model = SimpleNamespace(guard_={"heldout_accuracy": 0.857, "supervised_heldout_accuracy": 0.571, "p_value": 0.25,
-                                    "n_heldout": 7, "heldout_wins": 2, "heldout_losses": 0, "gain_lower_bound": -0.012, "z": 0.5})
+                                    "n_heldout": 7, "heldout_wins": 2, "heldout_losses": 0, "gain_lower_bound": -0.012, "z": 0.5,
+                                    "n_options": 9, "alpha": 0.2})
     msg = fallback_message(model)
-    assert "not clearly better than supervised-only training (held-out 0.857 vs 0.571, n=7, gain lower bound -0.012 at z=0.5)" in msg
+    assert ("not clearly better than supervised-only training (held-out 0.857 vs 0.571, n=7, gain lower bound -0.012 "
+            "at z=0.5, p=0.25 over 9 options (needed <= 0.2))") in msg
     assert "--no-fallback" in msg and "fallback=False" not in msg
     model.guard_.update(heldout_accuracy=0.5)
     assert "was worse than supervised-only training (held-out 0.500 vs 0.571" in fallback_message(model)

@@ -335,9 +335,9 @@ def _chosen_html(rec: AuditRecord) -> str:
         if lb is not None and np.isfinite(_num(lb)):
             numbers += f", gain lower bound {_num(lb):+.3f} (mean paired gain − {_num(d.get('z')):g} standard errors)"
         if p is not None and np.isfinite(_num(p)):
-            numbers += (f", p={_num(p):.2g} that the chosen option beats supervised-only, corrected for all "
-                        f"{int(_num(d.get('n_options')) if d.get('n_options') is not None else 0)} options compared "
-                        "(sign-flip max-T test)")
+            numbers += f", p={_num(p):.2g} that the chosen option beats supervised-only"
+            if d.get("n_options"):
+                numbers += f", corrected for all {int(_num(d['n_options']))} options compared (sign-flip max-T test)"
     elif acc is not None and np.isfinite(_num(acc)):
         numbers = f"held-out accuracy {_num(acc):.3f}" + (f" (n={int(n)})" if n is not None else "")
     chosen = "–" if rec.chosen_step is None else str(rec.chosen_step)

@@ -16,7 +16,7 @@ AUTO_CANDIDATES: tuple[dict, ...] = (
 )
 """``SelfTrainer(teacher="auto")`` cross-fits each configuration on the same folds and keeps the
 option (configuration × round × teacher weight) with the best positive lower bound of its paired
-accuracy gain over the supervised floor. Chosen on the development suite's **tune group only**
+accuracy gain over the supervised floor, if the max-T test over all options passes (``GUARD_ALPHA``). Chosen on the development suite's **tune group only**
 (digits, mnist1d, AG News, TREC, letter, electricity, German credit; seeds 0–4; 4/10/25 labels per
 class): the kNN graph with the GMM loss gate (the best graph configuration of the earlier teacher ×
 selector matrix, run on tune datasets) carries images, letter and topic text; classic
@@ -27,10 +27,10 @@ earlier ``self`` + calibrate + FreeMatch and ``prototype`` candidates did worse.
 "What shaped the default")."""
 
 GUARD_Z = 0.5
-"""``SelfTrainer(guard=...)``: an option is kept when ``mean(d) − z·sd(d)/√n > 0`` for its paired
-differences ``d`` against the supervised floor. Chosen on the tune group among z ∈ {0, 0.5, 1}
-(bench methods ``pseudolabel_z0`` / ``pseudolabel_z1``) and a sign test at 0.1–0.3
-(BENCHMARKS.md, "What shaped the default")."""
+"""``SelfTrainer(guard=...)``: options are ranked by ``mean(d) − z·sd(d)/√n`` of their paired
+differences ``d`` against the supervised floor, and the chosen one needs a positive value. Chosen on
+the tune group among z ∈ {0, 0.5, 1} (bench methods ``pseudolabel_z0`` / ``pseudolabel_z1``), before
+the max-T test was added (BENCHMARKS.md, "What shaped the default")."""
 
 GUARD_ALPHA = 0.2
 """``SelfTrainer(guard_alpha=...)``: the chosen option is kept only when the sign-flip max-T test

@@ -23,14 +23,16 @@ leave-one-fold-out teacher probabilities on which temperature scaling is fitted.
 
 **The decision.** For an option, the per-row paired difference ``d_i = 1[option right] −
 1[floor right]`` over all ``n`` labeled rows estimates its accuracy gain; its lower confidence
-bound ``mean(d) − z·sd(d)/√n`` (``z = guard``) is the option's score. The option with the highest
-positive score is kept; if none is positive — including when an option is right and wrong on
-exactly the same rows as the floor, so nothing shows that the unlabeled rows help — the supervised
-floor is returned (``fallback_``; ``fallback=False`` keeps the best option anyway). Choosing by
-a lower bound instead of the raw OOF accuracy is what makes the choice safe with 20–100 labels:
-among many options the luckiest one is rarely the best, and an option must win by more than its
-noise. ``z`` and the candidate list were chosen on the development suite's tune group only
-(BENCHMARKS.md, "What shaped the default").
+bound ``mean(d) − z·sd(d)/√n`` (``z = guard``) ranks the options. The best-ranked option is kept
+only if (1) that bound is positive and (2) the sign-flip max-T test (Westfall & Young 1993,
+:mod:`pseudolabel.ops.selection_test`) over **every** option looked at — all candidates, rounds
+and blends — gives ``p <= guard_alpha``: with 20–100 labels the luckiest of a dozen options clears
+a one-option bound by chance (the winner's curse), the max-T test asks how often the best of all
+of them would look this good if none helped. Otherwise the supervised floor is returned
+(``fallback_``; ``fallback=False`` keeps the best option anyway). With the default student the
+floor is the reference :class:`~pseudolabel.ops.estimators.TunedLogisticRegression` itself, so a
+fallback is never below it. ``z``, ``guard_alpha`` and the candidate list were chosen on the
+development suite's tune group only (BENCHMARKS.md, "What shaped the default").
 """
 
 from __future__ import annotations
