@@ -210,7 +210,9 @@ def run_bench(
         "protocol": {
             "seeds": {name: _seeds(cfg, name, n_seeds, seed_start) for name in datasets},
             "labels_per_class": budgets,
-            "student": "logistic regression (C=1, lbfgs, max_iter=1000) on standardised numeric columns, 0/1 columns unscaled",
+            "student": "logistic regression (C=1, lbfgs, max_iter=1000) on standardised numeric columns, 0/1 columns "
+                       "unscaled; the pseudolabel_* SelfTrainer configurations get estimator=None, as a user's "
+                       "SelfTrainer() does (that student with C tuned on the labeled rows)",
             "timed": "fit + predict_proba on the test split, per run",
             "memory": "peak RSS of the run's worker process during fit + predict (VmHWM reset before fit); "
                       "fit_mb = peak minus RSS just before fit",

@@ -123,25 +123,25 @@ class GraphTeacher(BaseEstimator):
         the first seeding (``F_``, ``transduction_proba_``)."""
         X = np.asarray(X)
         K = int(n_classes)
-        blocks = []
-        for y, w in zip(ys, sample_weights, strict=True):
+        S = self._graph(X)
+        position = np.empty_like(self.order_)
+        position[self.order_] = np.arange(len(self.order_))  # row i of X is row position[i] of S
+        # the seeds are written straight into the graph's row order: no stacked copy at 10^6 rows
+        Y0 = np.zeros((len(X), len(ys) * K))
+        for i, (y, w) in enumerate(zip(ys, sample_weights, strict=True)):
             y = np.asarray(y, dtype=np.int64)
             if len(y) != len(X):
                 raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
             if not (y >= 0).any():
                 raise ValueError("the graph teacher got no labeled rows (every y is -1)")
-            w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
-            Y0 = np.zeros((len(y), K))
             lab = np.flatnonzero(y >= 0)
-            Y0[lab, y[lab]] = w[lab]
-            blocks.append(Y0)
-        S = self._graph(X)
-        F_ordered = spread_labels(S, np.hstack(blocks)[self.order_], self.alpha)
-        F = np.empty_like(F_ordered)
-        F[self.order_] = F_ordered
-        parts = [F[:, i * K:(i + 1) * K] for i in range(len(blocks))]
+            Y0[position[lab], i * K + y[lab]] = 1.0 if w is None else np.asarray(w, dtype=np.float64)[lab]
+        F = spread_labels(S, Y0, self.alpha)
+        del Y0
+        parts = [F[position, i * K:(i + 1) * K] for i in range(len(ys))]
+        del F
         self.n_classes_ = K
-        self.F_ = np.ascontiguousarray(parts[0])
+        self.F_ = parts[0]
         self.transduction_proba_ = normalize_rows(self.F_)
         return [self.transduction_proba_] + [normalize_rows(p) for p in parts[1:]]
 
