@@ -210,6 +210,25 @@ def test_offline_rounds(kind, name):
 
 
 @COMPONENTS
+def test_declared_reads_are_all_it_reads(kind, name):
+    # a component that declares the context fields it reads (SelfTrainer then skips building the
+    # others) must decide the same when every other field is missing
+    declared = type(make(kind, name)).reads
+    if declared is None:
+        pytest.skip("reads every field (not declared)")
+    full, bare = build(kind, name), build(kind, name)
+    if kind == "refine":
+        full.fit(P_LAB, Y_LAB)
+        bare.fit(P_LAB, Y_LAB)
+    keep = {"idx", "full_pool", "round", "max_rounds", *declared}
+    for r in range(MAX_ROUNDS + 1):
+        ctx = pool_context(r)
+        stripped = ctx.replace(**{f: None for f in ("features", "labeled_features", "labeled_y", "student_probs",
+                                                     "member_probs") if f not in keep})
+        assert same(run(kind, full, P_POOL, ctx), run(kind, bare, P_POOL, stripped))
+
+
+@COMPONENTS
 @pytest.mark.parametrize("clock", [True, False], ids=["epochs", "no-round"])
 def test_online_batches(kind, name, clock):
     obj = build(kind, name, online=True)

@@ -659,10 +659,12 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         K = len(self.classes_)
         P = np.clip(probs_all[ch.pool], 0.0, None)
         P = P / np.maximum(P.sum(axis=1, keepdims=True), EPS)
+        # the pool's features are a copy of n × d floats: built only when a component may read them
+        wants_features = any(getattr(c, "reads", None) is None or "features" in c.reads for c in [*ch.refiners, ch.selector])
         ctx = Context(
             idx=np.arange(len(P)),
             full_pool=True,
-            features=Xs[ch.pool],
+            features=Xs[ch.pool] if wants_features else None,
             labeled_features=Xs[ch.labeled],
             labeled_y=y_enc[ch.labeled],
             student_probs=ch.student_probs,

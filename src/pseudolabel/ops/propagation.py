@@ -32,13 +32,22 @@ def spread_labels(S: sp.spmatrix, Y0: np.ndarray, alpha: float, tol: float = 1e-
     B = (1.0 - alpha) * np.asarray(Y0, dtype=np.float64)
     X = B.copy()  # x0 = b, as before
 
+    # Every n × k update is done in place into buffers made once: at 10^6 rows × 60 columns each
+    # temporary is 480 MB, and allocating (page-faulting) a fresh one for every operation of every
+    # iteration cost more than the sparse products themselves (benchmarks/profile_self_trainer.py).
     def apply(M: np.ndarray) -> np.ndarray:
-        return M - alpha * (S @ M)
+        out = S @ M
+        out *= -alpha
+        out += M
+        return out
 
-    R = B - apply(X)
-    P = R.copy()
-    rs = np.einsum("ij,ij->j", R, R)
     bound = (tol * np.linalg.norm(B, axis=0)) ** 2
+    R = apply(X)
+    np.subtract(B, R, out=R)
+    del B
+    P = R.copy()
+    tmp = np.empty_like(R)
+    rs = np.einsum("ij,ij->j", R, R)
     active = rs > bound
     limit = 10 * n if maxiter is None else int(maxiter)
     it = 0
@@ -48,12 +57,16 @@ def spread_labels(S: sp.spmatrix, Y0: np.ndarray, alpha: float, tol: float = 1e-
         AP = apply(P)
         pAp = np.einsum("ij,ij->j", P, AP)
         step = np.divide(rs, pAp, out=np.zeros(k), where=active & (pAp > 0))
-        X += step * P
-        R -= step * AP
+        np.multiply(P, step, out=tmp)
+        X += tmp
+        np.multiply(AP, step, out=tmp)
+        R -= tmp
+        del AP
         rs_new = np.einsum("ij,ij->j", R, R)
         active &= rs_new > bound
         beta = np.divide(rs_new, rs, out=np.zeros(k), where=active & (rs > 0))
-        P = R + beta * P
+        P *= beta
+        P += R
         P[:, ~active] = 0.0
         rs = rs_new
         it += 1

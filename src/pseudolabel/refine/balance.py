@@ -29,6 +29,8 @@ class SinkhornBalance(BaseRefiner):
         an array of K positive numbers.
     """
 
+    reads = ("labeled_y",)
+
     _state = ("prior_",)
 
     def __init__(

@@ -25,6 +25,8 @@ class TemperatureScaling(BaseRefiner):
     Until fitted it is the identity (``T = 1``). ``bounds`` keeps ``T`` sane on tiny held-out sets.
     """
 
+    reads = ()
+
     _state = ("temperature_",)
     fit_requires_heldout = True  # in-sample probabilities would make it overconfident
 

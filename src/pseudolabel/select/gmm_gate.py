@@ -46,6 +46,8 @@ class GMMGate(BaseSelector):
     Pair with ``refine="label_correction"`` for the full DLG-LC (corrected rows then pass).
     """
 
+    reads = ("student_probs",)
+
     def __init__(
         self,
         threshold: float = 0.5,

@@ -16,6 +16,8 @@ class FixedThreshold(BaseSelector):
     ``threshold=0`` keeps everything (plain self-training on every prediction).
     """
 
+    reads = ()
+
     def __init__(self, threshold: float = 0.95):
         self.threshold = threshold
 
