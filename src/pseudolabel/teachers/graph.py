@@ -12,9 +12,10 @@ conjugate gradients (``ops.propagation``); measurements in BENCHMARKS.md "Scale"
 
 **What it needs in memory** (it cannot score a pool batch by batch: spreading couples every row
 with its neighbours): the rows' features as float32 (4·n·d bytes), the kNN lists and the
-symmetric normalised adjacency (≈ 2·n·k entries), and five n × K float64 blocks during the solve —
-2.4 GB peak for 10^6 × 64 rows, k = 7, K = 10 (``pseudolabel bench --suite scale``). Going past
-one machine needs a sharded kNN graph (docs/distributed.md).
+symmetric normalised adjacency (≈ 2·n·k entries), and six n × K float64 blocks during the solve
+(n × m·K for m seedings spread together by :meth:`GraphTeacher.transduce_many`); the measured peaks
+are in BENCHMARKS.md "Scale" (``pseudolabel bench --suite scale``). Going past one machine needs a
+sharded kNN graph (docs/distributed.md).
 
 Here ``alpha`` follows scikit-learn: the weight of what neighbours say (ERASE's α is the
 opposite, the weight of a node's own label).
