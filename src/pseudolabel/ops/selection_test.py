@@ -18,7 +18,10 @@ N_FLIPS = 2000
 """Random sign-flip draws: the Monte-Carlo standard error of a p-value near 0.1 is
 √(0.1·0.9/2000) ≈ 0.007, well below the gaps between the levels worth choosing among."""
 _BLOCK = 250
-"""Draws per matrix product (bounds memory at ``n_rows × 250`` floats)."""
+"""Draws per matrix product at most."""
+_BLOCK_CELLS = 1 << 23
+"""Sign matrix entries per product at most (8·2^23 B = 64 MB as float64), so a fit with 10^5–10^6
+labeled rows takes fewer draws per product instead of gigabytes."""
 
 
 def paired_t(diffs: np.ndarray) -> np.ndarray:
@@ -49,8 +52,9 @@ def max_t_pvalue(diffs: np.ndarray, chosen: int, *, n_flips: int = N_FLIPS, seed
     D, norm = D[live], norm[live]
     rng = np.random.default_rng(seed)
     exceed = 0
-    for start in range(0, n_flips, _BLOCK):
-        b = min(_BLOCK, n_flips - start)
+    per_block = max(1, min(_BLOCK, _BLOCK_CELLS // max(D.shape[1], 1)))
+    for start in range(0, n_flips, per_block):
+        b = min(per_block, n_flips - start)
         signs = rng.integers(0, 2, size=(D.shape[1], b), dtype=np.int8) * 2 - 1
         t_null = (D @ signs) / norm[:, None]
         exceed += int((t_null.max(axis=0) >= t_obs - 1e-12).sum())
