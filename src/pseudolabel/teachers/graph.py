@@ -95,8 +95,8 @@ class GraphTeacher(BaseEstimator):
             W = knn_graph(self.Z_, self.n_neighbors, metric="euclidean", weights=self.weights, backend=self.backend)
             S = normalized_adjacency(W).tocsr()
             # rows renumbered by reverse Cuthill–McKee: neighbours get nearby numbers, so each sparse
-            # product reads the iterate almost sequentially — 2.5–5× faster products at 4·10^5 rows
-            # (10–60 columns), for an ordering that costs a tenth of one solve
+            # product reads the iterate almost sequentially instead of jumping across a 10^6-row
+            # array (benchmarks/profile_self_trainer.py times the products)
             self.order_ = reverse_cuthill_mckee(S, symmetric_mode=True).astype(np.int64)
             self.S_ = S[self.order_][:, self.order_].tocsr()
             self._graph_key = key
