@@ -49,6 +49,11 @@ def test_progress_and_summary_report_the_same_round(blobs_run):
     s = re.search(r"chosen round\s*│\s*(\d+)", text)
     a = re.search(r"accepted pseudo-labels\s*│\s*([\d,]+) /", text)
     assert s and a and int(s.group(1)) == metrics["best_round"] and a.group(1) == m.group(3)
+    # how sure the decision was, in numbers: the max-T p-value over the options compared
+    g = metrics["guard"]
+    sure = re.search(r"how sure\s*│\s*p = ([\d.e-]+) that", text)
+    assert sure and float(sure.group(1)) == float(f"{g['p_value']:.3g}")
+    assert f"over {g['n_options']} options" in re.sub(r"\s*│\s*", " ", text)
 
 
 def test_round_progress_counts_configurations():

@@ -555,6 +555,10 @@ def print_summary(out: Path, model: SelfTrainer, inputs: Inputs, result: RunResu
     if np.isfinite(_f(g.get("heldout_accuracy"))):
         t.add_row("held-out accuracy", f"{_f(g['heldout_accuracy']):.3f} (supervised only {_f(g.get('supervised_heldout_accuracy')):.3f}, "
                   f"n={g.get('n_heldout')})")
+    if np.isfinite(_f(g.get("p_value"))):
+        t.add_row("how sure", f"p = {_f(g['p_value']):.3g} that the chosen option beats supervised only, over "
+                  f"{int(g.get('n_options', 0))} options compared (kept when ≤ {_f(g.get('alpha')):g} and the gain "
+                  f"lower bound {_f(g.get('gain_lower_bound')):+.3f} > 0)")
     t.add_row("accepted pseudo-labels", f"{summary['accepted']:,} / {summary['n']:,} ({summary['coverage']:.1%})")
     if heldout:
         t.add_row("est. pseudo-label precision", escape(precision_text(heldout["n_correct"], heldout["n_accepted"]))
