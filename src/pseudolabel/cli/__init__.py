@@ -13,7 +13,7 @@ import signal
 import typer
 
 from pseudolabel.cli import bench, demo, fit, labels, methods, predict, review
-from pseudolabel.cli._common import command, stay_offline
+from pseudolabel.cli._common import command, stay_offline, terminate
 
 app = typer.Typer(
     add_completion=False,
@@ -31,7 +31,7 @@ app.command("methods")(command(methods.list_methods))
 
 
 def _terminated(signum, frame):
-    raise KeyboardInterrupt  # unwind like Ctrl-C: temporary folders are removed, exit 130
+    terminate()
 
 
 def main() -> None:

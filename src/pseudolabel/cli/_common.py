@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 import traceback
 import warnings
 from collections import Counter
@@ -85,6 +86,29 @@ def describe_os_error(exc: OSError) -> str:
     return f"{what}: {path}{other}" if path else f"{what} ({exc})"
 
 
+_TERMINATED = threading.Event()
+"""Set by the SIGTERM handler (a signal is process-wide state). The handler raises
+``KeyboardInterrupt``, but when it lands while a C extension module is being imported, Python
+reports that import's failure instead (``ImportError: initialization failed``); the flag lets
+:func:`command` still exit 130, not 1."""
+
+
+def terminate() -> NoReturn:
+    """SIGTERM: unwind like Ctrl-C (temporary folders are removed, exit 130)."""
+    _TERMINATED.set()
+    raise KeyboardInterrupt
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """An interrupt (SIGTERM, or Ctrl-C anywhere in the exception's chain) caused ``exc``."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return _TERMINATED.is_set()
+
+
 def command(func):
     """Wrap a command so that no traceback reaches the user: every error becomes ``error: …`` and
     an exit code (module docstring). A ``debug`` parameter (``--debug``) prints the traceback too."""
@@ -96,23 +120,32 @@ def command(func):
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.BadParameter):  # typer's own exits and usage errors
             raise
-        except CLIError as exc:
-            _report(str(exc), exc.code, debug)
         except KeyboardInterrupt:
+            _TERMINATED.clear()
             _report("interrupted; nothing half-written was left behind", EXIT_INTERRUPTED, debug)
-        except (InputError, ValueError) as exc:
-            _report(str(exc), EXIT_INPUT, debug)
-        except MemoryError:
-            _report("out of memory; try fewer rows, fewer --text columns or a machine with more memory", EXIT_ENVIRONMENT, debug)
-        except OSError as exc:
-            _report(f"{describe_os_error(exc)}; nothing half-written was left behind", EXIT_ENVIRONMENT, debug)
-        except Exception as exc:  # a bug: say so, briefly
-            _report(
-                f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback and report it",
-                EXIT_INTERNAL, debug,
-            )
+        except Exception as exc:
+            if _interrupted(exc):
+                _TERMINATED.clear()
+                _report("interrupted; nothing half-written was left behind", EXIT_INTERRUPTED, debug)
+            _report_error(exc, debug)
 
     return wrapper
+
+
+def _report_error(exc: Exception, debug: bool) -> NoReturn:
+    """The exit code and message of an error that is not an interrupt (module docstring)."""
+    if isinstance(exc, CLIError):
+        _report(str(exc), exc.code, debug)
+    if isinstance(exc, InputError | ValueError):
+        _report(str(exc), EXIT_INPUT, debug)
+    if isinstance(exc, MemoryError):
+        _report("out of memory; try fewer rows, fewer --text columns or a machine with more memory", EXIT_ENVIRONMENT, debug)
+    if isinstance(exc, OSError):
+        _report(f"{describe_os_error(exc)}; nothing half-written was left behind", EXIT_ENVIRONMENT, debug)
+    _report(  # a bug: say so, briefly
+        f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback and report it",
+        EXIT_INTERNAL, debug,
+    )
 
 
 _API_TO_CLI = (
