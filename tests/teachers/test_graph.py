@@ -97,7 +97,7 @@ def test_graph_teacher_reuses_graph_for_same_rows(rng):
     assert t.S_ is not S
 
 
-def test_transduce_many_equals_one_solve_per_seeding_and_keeps_the_first(rng):
+def test_transduce_many_equals_one_solve_per_seeding_and_keeps_the_first(rng, monkeypatch):
     # SelfTrainer spreads its main chain and its fold chains in one block solve on the reordered
     # graph; every seeding must come out as its own transduce would, in the caller's row order
     X = np.vstack([rng.normal(size=(400, 5)), rng.normal(size=(400, 5)) + 4])
@@ -117,6 +117,14 @@ def test_transduce_many_equals_one_solve_per_seeding_and_keeps_the_first(rng):
     assert sorted(t.order_) == list(range(800)) and not np.array_equal(t.order_, np.arange(800))
     with pytest.raises(ValueError, match="no labeled rows"):
         t.transduce_many(X, [y, np.full(800, -1)], [None, None], n_classes=2)
+    # under a memory cap the seedings are solved in groups (one per solve here): the same numbers
+    import pseudolabel.teachers.graph as graph_module
+
+    monkeypatch.setattr(graph_module, "SOLVE_BLOCK_BYTES", 8 * 800 * 2)
+    grouped = GraphTeacher().transduce_many(X, [y, y2, y], [None, w2, None], n_classes=2)
+    np.testing.assert_array_equal(grouped[0], many[0])
+    np.testing.assert_array_equal(grouped[1], many[1])
+    np.testing.assert_array_equal(grouped[2], many[0])
 
 
 def test_estimator_teacher_expands_missing_classes(rng):

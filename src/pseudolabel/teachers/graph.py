@@ -50,6 +50,11 @@ from pseudolabel.ops.knn import (
 from pseudolabel.ops.propagation import spread_labels
 from pseudolabel.ops.simplex import normalize_rows
 
+SOLVE_BLOCK_BYTES = 256 * 2**20
+"""Seedings spread together per block solve: as many as fit n × K float64 columns in 256 MB (all
+six of ``SelfTrainer``'s chains up to ~5·10^5 rows with 10 classes, three at a time at 10^6). The
+solver holds about six such blocks, so this caps its memory near 1.5 GB whatever the row count."""
+
 
 @register("teacher", "graph")
 class GraphTeacher(BaseEstimator):
@@ -117,30 +122,39 @@ class GraphTeacher(BaseEstimator):
         return self.transduce_many(X, [y], [sample_weight], n_classes=self.n_classes_)[0]
 
     def transduce_many(self, X, ys, sample_weights, *, n_classes: int) -> list[np.ndarray]:
-        """Several seedings of the same rows spread in **one** block solve: ``SelfTrainer``'s main
-        chain and its cross-fitting chains share the graph and differ only in their seeds, so their
-        ``len(ys) × K`` columns share every sparse product. Columns are independent CG runs, so each
-        result equals its own :meth:`transduce` (up to rounding). The teacher keeps the state of
-        the first seeding (``F_``, ``transduction_proba_``)."""
+        """Several seedings of the same rows spread together: ``SelfTrainer``'s main chain and its
+        cross-fitting chains share the graph and differ only in their seeds, so their columns share
+        every sparse product (one block solve per group of seedings that fits
+        :data:`SOLVE_BLOCK_BYTES`). Columns are independent CG runs, so each result equals its own
+        :meth:`transduce`. The teacher keeps the state of the first seeding (``F_``,
+        ``transduction_proba_``)."""
         X = np.asarray(X)
         K = int(n_classes)
         S = self._graph(X)
         position = np.empty_like(self.order_)
         position[self.order_] = np.arange(len(self.order_))  # row i of X is row position[i] of S
-        # the seeds are written straight into the graph's row order: no stacked copy at 10^6 rows
-        Y0 = np.zeros((len(X), len(ys) * K))
-        for i, (y, w) in enumerate(zip(ys, sample_weights, strict=True)):
-            y = np.asarray(y, dtype=np.int64)
-            if len(y) != len(X):
-                raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
-            if not (y >= 0).any():
-                raise ValueError("the graph teacher got no labeled rows (every y is -1)")
-            lab = np.flatnonzero(y >= 0)
-            Y0[position[lab], i * K + y[lab]] = 1.0 if w is None else np.asarray(w, dtype=np.float64)[lab]
-        F = spread_labels(S, Y0, self.alpha)
-        del Y0
-        parts = [F[position, i * K:(i + 1) * K] for i in range(len(ys))]
-        del F
+        ys, sample_weights = list(ys), list(sample_weights)
+        if len(ys) != len(sample_weights):
+            raise ValueError(f"{len(ys)} seedings but {len(sample_weights)} weight vectors")
+        per_solve = max(1, SOLVE_BLOCK_BYTES // (8 * max(len(X), 1) * max(K, 1)))
+        parts = []
+        for start in range(0, len(ys), per_solve):
+            group = range(start, min(start + per_solve, len(ys)))
+            # the seeds are written straight into the graph's row order: no stacked copy
+            Y0 = np.zeros((len(X), len(group) * K))
+            for j, i in enumerate(group):
+                y = np.asarray(ys[i], dtype=np.int64)
+                if len(y) != len(X):
+                    raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
+                if not (y >= 0).any():
+                    raise ValueError("the graph teacher got no labeled rows (every y is -1)")
+                lab = np.flatnonzero(y >= 0)
+                w = sample_weights[i]
+                Y0[position[lab], j * K + y[lab]] = 1.0 if w is None else np.asarray(w, dtype=np.float64)[lab]
+            F = spread_labels(S, Y0, self.alpha)
+            del Y0
+            parts += [F[position, j * K:(j + 1) * K] for j in range(len(group))]
+            del F
         self.n_classes_ = K
         self.F_ = parts[0]
         self.transduction_proba_ = normalize_rows(self.F_)
