@@ -126,7 +126,6 @@ class _Floor:
     fold_C: list  # C chosen on each fold's kept labels (None: a user estimator, nothing tuned)
     C: float | None
     model: object
-    raw: bool = False  # the model takes the unscaled rows (it is the reference TunedLogisticRegression)
 
 
 @dataclass
@@ -142,6 +141,7 @@ class _Option:
     accuracy: float = float("nan")  # OOF accuracy
     heldout: HeldOut | None = None  # the round's held-out pseudo-labels (for the audit)
     test_diff: np.ndarray | None = None  # per labeled row: the gain in the guard's metric (``score``, max-T)
+    position: int = 0  # its row among its candidate's ``diffs``
     student: object = None
     teacher: object = None
     record: PseudoLabels | None = None
@@ -401,8 +401,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             print("SelfTrainer: no unlabeled rows (or one class); fitting the student on the labeled rows only")
         K = len(self.classes_)
         if self._default_student and K > 1:
-            rs = 0 if self.random_state is None else self.random_state
-            model = TunedLogisticRegression(random_state=rs).fit(X[lab], y_enc[lab])
+            model = self._reference_floor(X[lab], y_enc[lab])
             C, raw = model.C_, True
         else:
             model, C, raw = fit_weighted(self._make_student(), Xs[lab], y_enc[lab]), None, False
@@ -432,6 +431,10 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         skf = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
         return [(lab[keep], lab[hide]) for keep, hide in skf.split(lab, y_enc[lab])]
 
+    def _reference_floor(self, X_lab, y_lab) -> TunedLogisticRegression:
+        """The bench's ``supervised_tuned`` model on the labeled rows (same seed), on unscaled rows."""
+        return TunedLogisticRegression(random_state=0 if self.random_state is None else self.random_state).fit(X_lab, y_lab)
+
     def _floor(self, X, Xs, y_enc, lab, folds) -> _Floor:
         """The supervised floor: its OOF predictions on the shared folds and its model on all labels.
 
@@ -446,8 +449,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         """
         K = len(self.classes_)
         if self._default_student:
-            rs = 0 if self.random_state is None else self.random_state
-            model = TunedLogisticRegression(random_state=rs).fit(X[lab], y_enc[lab])
+            model = self._reference_floor(X[lab], y_enc[lab])
             C, rows = model.C_, X
 
             def make():
@@ -460,8 +462,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             oof.append(expand_proba(m.predict_proba(rows[hide]), m.classes_, K))
         if model is None:
             model = fit_weighted(self._make_student(), Xs[lab], y_enc[lab])
-        return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model,
-                      raw=self._default_student)
+        return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model)
 
     def _new_chain(self, labeled, pool, hidden, refiners, selector, C) -> _Chain:
         pool = np.sort(pool)
@@ -506,6 +507,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 for beta in run.blends:
                     oof = (1 - beta) * student_oof + beta * teacher_oof if beta > 0 else student_oof
                     option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout, self.guard_metric)
+                    option.position = len(run.diffs)
                     accs[beta] = option.accuracy
                     run.diffs.append(option.test_diff)
                     if run.best is None or option.score > run.best.score:
@@ -558,13 +560,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if scored:
             best = max(scored, key=lambda o: o.score)  # ties: the earlier candidate
             # every option looked at, in every candidate, round and blend: the test is for the search
-            diffs = np.vstack([d for r in runs for d in r.diffs] + [best.test_diff])
-            p_value = max_t_pvalue(diffs, len(diffs) - 1, seed=_seed(self.random_state))
+            diffs = np.vstack([d for r in runs for d in r.diffs])
+            chosen = sum(len(r.diffs) for r in runs[:best.candidate]) + best.position
+            p_value = max_t_pvalue(diffs, chosen, seed=_seed(self.random_state))
             keep = (best.score > 0 and p_value <= self.guard_alpha) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked
-            best, keep, diffs = options[0], True, np.zeros((0, 0))
+            best, keep = options[0], True
         run = runs[best.candidate]
-        guard = self._guard_summary(best, floor, y_oof, p_value, len(diffs) - 1 if len(diffs) else 0)
+        guard = self._guard_summary(best, floor, y_oof, p_value, sum(len(r.diffs) for r in runs))
         fitted = {
             "estimator": best.student,
             "teacher": best.teacher,
@@ -591,13 +594,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=4,
             )
-            probs = expand_proba(floor.model.predict_proba((X if floor.raw else Xs)[pool]), floor.model.classes_, K)
+            # with the default student the floor is the reference model, which scales its own input
+            probs = expand_proba(floor.model.predict_proba((X if self._default_student else Xs)[pool]), floor.model.classes_, K)
             # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
             record = selection_to_record(
                 Selection(np.zeros(len(pool)), probs.argmax(axis=1)), probs, self.classes_, source="supervised", index=pool
             )
             heldout = HeldOut.from_probs(y_oof, floor.oof, "supervised predictions of held-out rows") if floor.oof is not None else None
-            fitted.update(estimator=floor.model, raw=floor.raw, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
+            fitted.update(estimator=floor.model, raw=self._default_student, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
                           heldout=heldout, config={"teacher": "supervised", "C": str(floor.C)})
         record = fitted["pseudo_labels"]
         transduction = self.classes_[np.maximum(y_enc, 0)].astype(object)
