@@ -73,6 +73,13 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
         "as pseudolabel_keep with guard_metric='brier': options ranked and tested on the per-row Brier score drop",
         {"fallback": False, "guard_metric": "brier"},
     ),
+    "pseudolabel_keep_self_c1": (
+        "as pseudolabel_keep with classic self-training's student at C = 1 (scikit-learn's default) instead of "
+        "the C tuned on the labeled rows (candidate key student_C)",
+        {"fallback": False,
+         "candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},
+                        {"teacher": "self", "refine": None, "select": "threshold(threshold=0.75)", "student_C": 1.0}]},
+    ),
     "pseudolabel_v1_candidates": (
         "the default decision on the previous auto candidates (graph + GMM, self + calibrate + FreeMatch, prototype + FreeMatch)",
         {"candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},

@@ -161,6 +161,7 @@ class CandidateResult:
     history: list[dict] = field(default_factory=list)
     best: _Option | None = None
     diffs: list = field(default_factory=list)  # every option's paired differences (the max-T test)
+    student_C: float | None = None  # the default student's C in this configuration's chains
 
     def summary(self, chosen: bool) -> dict:
         b = self.best
@@ -482,9 +483,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         teacher, refiners, selector = self._components(config)
         name = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
         run = CandidateResult(config=config, teacher_name=name, blends=self._blends(teacher))
-        chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector, floor.C)]
+        main_C, fold_C = floor.C, floor.fold_C
+        if config.get("student_C") is not None and self._default_student:
+            main_C = _student_C(config["student_C"])
+            fold_C = [main_C] * len(folds)
+        run.student_C = main_C
+        chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector, main_C)]
         chains += [self._new_chain(keep, np.concatenate([pool, hide]), hide, refiners, selector, C)
-                   for (keep, hide), C in zip(folds, floor.fold_C, strict=True)]
+                   for (keep, hide), C in zip(folds, fold_C, strict=True)]
         K = len(self.classes_)
         stale = 0
         for r in range(self.max_rounds + 1):
@@ -581,7 +587,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             "candidates": [r.summary(r is run and keep) for r in runs],
             "config": {**{k: str(v) for k, v in run.config.items()}, "teacher_weight": str(best.beta)},
             "fallback": False,
-            "C": floor.C,
+            "C": run.student_C,
         }
         if not keep:
             warnings.warn(
@@ -883,6 +889,17 @@ def _select(selector, probs: np.ndarray, ctx: Context) -> Selection:
     if hasattr(selector, "select"):
         return selector.select(probs, ctx)
     return Selection.from_weights(selector(probs, ctx), probs)
+
+
+def _student_C(value) -> float:
+    """A candidate's ``student_C``: a positive number, else a clear error naming the key."""
+    try:
+        C = float(value)
+    except (TypeError, ValueError):
+        C = float("nan")
+    if not np.isfinite(C) or C <= 0:
+        raise ValueError(f"a candidate's 'student_C' must be a positive number (e.g. 1.0) or None; got {value!r}")
+    return C
 
 
 def _teacher_defaults(teacher) -> dict:
