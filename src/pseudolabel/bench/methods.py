@@ -80,6 +80,14 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
          "candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},
                         {"teacher": "self", "refine": None, "select": "threshold(threshold=0.75)", "student_C": 1.0}]},
     ),
+    "pseudolabel_keep_graph_only": (
+        "as pseudolabel_keep with the graph candidate alone (half the options for the max-T test)",
+        {"fallback": False, "candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"}]},
+    ),
+    "pseudolabel_keep_z0": (
+        "as pseudolabel_keep with guard z=0: the option with the best held-out gain is the one tested",
+        {"fallback": False, "guard": 0.0},
+    ),
     "pseudolabel_v1_candidates": (
         "the default decision on the previous auto candidates (graph + GMM, self + calibrate + FreeMatch, prototype + FreeMatch)",
         {"candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},
