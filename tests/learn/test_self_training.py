@@ -340,5 +340,6 @@ def test_a_candidate_can_fix_the_default_students_C():
     # a user's own student is never re-parameterised
     user = SelfTrainer(KNeighborsClassifier(3), candidates=[{**self_cand, "student_C": 1.0}], fallback=False, random_state=0).fit(X, ys)
     assert user.student_C_ is None and _final_step(user.estimator_).get_params()["n_neighbors"] == 3
-    with pytest.raises(ValueError, match="'student_C' must be a positive number"):
-        SelfTrainer(candidates=[{**self_cand, "student_C": -1}], random_state=0).fit(X, ys)
+    for est in (None, KNeighborsClassifier(3)):
+        with pytest.raises(ValueError, match="'student_C' must be a positive number"):
+            SelfTrainer(est, candidates=[{**self_cand, "student_C": -1}], random_state=0).fit(X, ys)

@@ -35,7 +35,13 @@ from pseudolabel.bench.features import Features, load_features
 from pseudolabel.bench.job import FULL, run_job
 from pseudolabel.bench.methods import METHODS, get_methods, missing
 from pseudolabel.bench.metrics import summarize
-from pseudolabel.data.datasets import ALL_DATASETS, DEV_CONFIRM, DEV_CONFIRM2, DEV_CONFIRM3, DEV_TUNE
+from pseudolabel.data.datasets import (
+    ALL_DATASETS,
+    DEV_CONFIRM,
+    DEV_CONFIRM2,
+    DEV_CONFIRM3,
+    DEV_TUNE,
+)
 from pseudolabel.ops.files import write_json
 
 QUICK_METHODS = [

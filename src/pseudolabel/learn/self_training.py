@@ -486,9 +486,10 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         name = "self" if teacher is None else getattr(teacher, "_registry_name", type(teacher).__name__)
         run = CandidateResult(config=config, teacher_name=name, blends=self._blends(teacher))
         main_C, fold_C = floor.C, floor.fold_C
-        if config.get("student_C") is not None and self._default_student:
-            main_C = _student_C(config["student_C"])
-            fold_C = [main_C] * len(folds)
+        if config.get("student_C") is not None:
+            fixed_C = _student_C(config["student_C"])  # refused when invalid, even where it does not apply
+            if self._default_student:
+                main_C, fold_C = fixed_C, [fixed_C] * len(folds)
         run.student_C = main_C
         chains = [self._new_chain(lab, pool, np.zeros(0, dtype=np.int64), refiners, selector, main_C)]
         chains += [self._new_chain(keep, np.concatenate([pool, hide]), hide, refiners, selector, C)
