@@ -23,17 +23,18 @@ and seeds.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
 
 import numpy as np
 
+from pseudolabel.bench.dev import ANCHORS
+from pseudolabel.bench.runner import load_results
+
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
-ANCHORS = ("supervised_tuned", "sklearn_self_training", "sklearn_label_spreading")
 
 
 def _runs(path: str) -> list[dict]:
-    return [r for r in json.load(open(path))["runs"] if r.get("status") == "ok"]
+    return [r for r in load_results(path)["runs"] if r.get("status") == "ok"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -126,6 +126,7 @@ class _Floor:
     fold_C: list  # C chosen on each fold's kept labels (None: a user estimator, nothing tuned)
     C: float | None
     model: object
+    raw: bool = False  # the model scales its own input (the reference model): predict on unscaled rows
 
 
 @dataclass
@@ -465,7 +466,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             oof.append(expand_proba(m.predict_proba(rows[hide]), m.classes_, K))
         if model is None:
             model = fit_weighted(self._make_student(), Xs[lab], y_enc[lab])
-        return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model)
+        return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model,
+                      raw=self._default_student)
 
     def _new_chain(self, labeled, pool, hidden, refiners, selector, C) -> _Chain:
         pool = np.sort(pool)
@@ -566,6 +568,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         options = [run.best for run in runs if run.best is not None]
         scored = [o for o in options if np.isfinite(o.score)]
         p_value = float("nan")
+        n_options = sum(len(r.diffs) for r in runs)
         if scored:
             best = max(scored, key=lambda o: o.score)  # ties: the earlier candidate
             # every option looked at, in every candidate, round and blend: the test is for the search
@@ -576,7 +579,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         else:  # no folds: the first candidate's last round, unchecked
             best, keep = options[0], True
         run = runs[best.candidate]
-        guard = self._guard_summary(best, floor, y_oof, p_value, sum(len(r.diffs) for r in runs))
+        guard = self._guard_summary(best, floor, y_oof, p_value, n_options)
         fitted = {
             "estimator": best.student,
             "teacher": best.teacher,
@@ -603,14 +606,13 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=4,
             )
-            # with the default student the floor is the reference model, which scales its own input
-            probs = expand_proba(floor.model.predict_proba((X if self._default_student else Xs)[pool]), floor.model.classes_, K)
+            probs = expand_proba(floor.model.predict_proba((X if floor.raw else Xs)[pool]), floor.model.classes_, K)
             # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
             record = selection_to_record(
                 Selection(np.zeros(len(pool)), probs.argmax(axis=1)), probs, self.classes_, source="supervised", index=pool
             )
             heldout = HeldOut.from_probs(y_oof, floor.oof, "supervised predictions of held-out rows") if floor.oof is not None else None
-            fitted.update(estimator=floor.model, raw=self._default_student, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
+            fitted.update(estimator=floor.model, raw=floor.raw, teacher=None, teacher_weight=0.0, pseudo_labels=record, fallback=True,
                           heldout=heldout, config={"teacher": "supervised", "C": str(floor.C)})
         record = fitted["pseudo_labels"]
         transduction = self.classes_[np.maximum(y_enc, 0)].astype(object)
@@ -813,11 +815,12 @@ def _option(candidate: int, r: int, beta: float, oof: np.ndarray, floor_oof: np.
             z: float, heldout: HeldOut, metric: str) -> _Option:
     """Score an option: lower confidence bound of its paired gain over the floor in ``metric``
     (per row: accuracy 1[right] − 1[floor right], or the Brier score's drop)."""
-    diff = (oof.argmax(axis=1) == y_oof).astype(np.float64) - (floor_oof.argmax(axis=1) == y_oof)
+    right = oof.argmax(axis=1) == y_oof
+    diff = right.astype(np.float64) - (floor_oof.argmax(axis=1) == y_oof)
     test_diff = diff if metric == "accuracy" else _brier(floor_oof, y_oof) - _brier(oof, y_oof)
     n = len(test_diff)
     se = float(test_diff.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
-    accuracy = float((oof.argmax(axis=1) == y_oof).mean())
+    accuracy = float(right.mean())
     return _Option(candidate, r, beta, oof, diff, float(test_diff.mean()) - z * se, accuracy, heldout, test_diff=test_diff)
 
 

@@ -112,14 +112,9 @@ class GraphTeacher(BaseEstimator):
         return self
 
     def transduce(self, X, y, sample_weight=None, *, n_classes: int | None = None) -> np.ndarray:
-        X = np.asarray(X)
         y = np.asarray(y, dtype=np.int64)
-        if len(y) != len(X):
-            raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
-        if not (y >= 0).any():
-            raise ValueError("the graph teacher got no labeled rows (every y is -1)")
-        self.n_classes_ = int(n_classes if n_classes is not None else y.max() + 1)
-        return self.transduce_many(X, [y], [sample_weight], n_classes=self.n_classes_)[0]
+        K = int(n_classes if n_classes is not None else max(y.max(initial=-1) + 1, 1))
+        return self.transduce_many(X, [y], [sample_weight], n_classes=K)[0]
 
     def transduce_many(self, X, ys, sample_weights, *, n_classes: int) -> list[np.ndarray]:
         """Several seedings of the same rows spread together: ``SelfTrainer``'s main chain and its
@@ -130,12 +125,18 @@ class GraphTeacher(BaseEstimator):
         ``transduction_proba_``)."""
         X = np.asarray(X)
         K = int(n_classes)
+        ys = [np.asarray(y, dtype=np.int64) for y in ys]
+        sample_weights = list(sample_weights)
+        if len(ys) != len(sample_weights):
+            raise ValueError(f"{len(ys)} seedings but {len(sample_weights)} weight vectors")
+        for y in ys:  # every seeding checked before the graph is built
+            if len(y) != len(X):
+                raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
+            if not (y >= 0).any():
+                raise ValueError("the graph teacher got no labeled rows (every y is -1)")
         S = self._graph(X)
         position = np.empty_like(self.order_)
         position[self.order_] = np.arange(len(self.order_))  # row i of X is row position[i] of S
-        ys, sample_weights = list(ys), list(sample_weights)
-        if len(ys) != len(sample_weights):
-            raise ValueError(f"{len(ys)} seedings but {len(sample_weights)} weight vectors")
         per_solve = max(1, SOLVE_BLOCK_BYTES // (8 * max(len(X), 1) * max(K, 1)))
         parts = []
         for start in range(0, len(ys), per_solve):
@@ -143,11 +144,7 @@ class GraphTeacher(BaseEstimator):
             # the seeds are written straight into the graph's row order: no stacked copy
             Y0 = np.zeros((len(X), len(group) * K))
             for j, i in enumerate(group):
-                y = np.asarray(ys[i], dtype=np.int64)
-                if len(y) != len(X):
-                    raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
-                if not (y >= 0).any():
-                    raise ValueError("the graph teacher got no labeled rows (every y is -1)")
+                y = ys[i]
                 lab = np.flatnonzero(y >= 0)
                 w = sample_weights[i]
                 Y0[position[lab], j * K + y[lab]] = 1.0 if w is None else np.asarray(w, dtype=np.float64)[lab]
