@@ -88,6 +88,11 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
         "as pseudolabel_keep with guard z=0: the option with the best held-out gain is the one tested",
         {"fallback": False, "guard": 0.0},
     ),
+    "pseudolabel_keep_pool_mix": (
+        "as pseudolabel_keep with guard_class_mix='pool': held-out rows weighed to the unlabeled rows' "
+        "estimated class mix (EM, Saerens et al. 2002) before options are ranked and tested",
+        {"fallback": False, "guard_class_mix": "pool"},
+    ),
     "pseudolabel_v1_candidates": (
         "the default decision on the previous auto candidates (graph + GMM, self + calibrate + FreeMatch, prototype + FreeMatch)",
         {"candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},

@@ -46,6 +46,10 @@ GUARD_METRIC = "accuracy"
 drop (bench method ``pseudolabel_keep_brier``), which kept fewer fits that help at every level
 (45 vs 54 of 105 at 0.2) and gained less over the floor."""
 
+GUARD_CLASS_MIXES = ("pool", "labeled")
+GUARD_CLASS_MIX = "labeled"
+"""``SelfTrainer(guard_class_mix=...)``: the class mix the held-out rows are scored under."""
+
 TEACHER_DEFAULTS: dict[str, dict] = {
     **{c["teacher"]: {"refine": c["refine"], "select": c["select"]} for c in AUTO_CANDIDATES},
     # an earlier auto candidate (class prototypes, calibrated and balanced, FreeMatch thresholds)

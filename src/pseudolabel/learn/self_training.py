@@ -62,6 +62,8 @@ from pseudolabel.learn.defaults import (
     AUTO_CANDIDATES,
     FALLBACK_DEFAULTS,
     GUARD_ALPHA,
+    GUARD_CLASS_MIX,
+    GUARD_CLASS_MIXES,
     GUARD_METRIC,
     GUARD_METRICS,
     GUARD_Z,
@@ -79,8 +81,9 @@ from pseudolabel.ops.estimators import (
 )
 from pseudolabel.ops.labels import encode_labels
 from pseudolabel.ops.metrics import pseudo_label_quality
+from pseudolabel.ops.prior import resolve_prior
 from pseudolabel.ops.selection_test import max_t_pvalue
-from pseudolabel.ops.simplex import EPS
+from pseudolabel.ops.simplex import EPS, class_prior
 from pseudolabel.ops.specs import as_spec_list
 from pseudolabel.teachers.estimator import EstimatorTeacher
 
@@ -97,6 +100,11 @@ BLENDS = (0.5, 1.0)
 """Teacher weights β in the predictor that the decision compares, for a teacher that scores new
 rows (graph, prototype, ...): half student/half teacher, or the teacher alone (a kNN vote over the
 propagated labels, which beats a linear student where classes are not linearly separable)."""
+
+
+PRIOR_ROWS = 100_000
+"""Pool rows the class-mix EM reads at most (a random subset beyond it): a class share from 10^5
+rows has a standard error under 0.002, far below the noise of the 8–100 labeled rows it reweighs."""
 
 
 @dataclass
@@ -127,6 +135,9 @@ class _Floor:
     C: float | None
     model: object
     raw: bool = False  # the model scales its own input (the reference model): predict on unscaled rows
+    pool_probs: np.ndarray | None = None  # (n_pool, K): its predictions on the pool (the fallback's record)
+    pool_prior: np.ndarray | None = None  # the class mix the guard weighs held-out rows to (None: the labeled one)
+    row_weight: np.ndarray | None = None  # per held-out row (fold order), mean 1: π_pool[y] / π_labeled[y]
 
 
 @dataclass
@@ -212,6 +223,11 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     guard_metric : the per-row gain the options are ranked and tested on: ``"accuracy"``
         (1[right] − 1[floor right]) or ``"brier"`` (the drop of the Brier score, which uses the
         probabilities and so separates options on rows where both are right or both wrong).
+    guard_class_mix : the class mix under which held-out rows are scored: ``"pool"`` weighs each
+        labeled row by its class's share of the unlabeled rows (estimated by EM on the floor's
+        predictions, Saerens et al. 2002) over its share of the labeled rows, so a decision is
+        judged on the data's mix even when labels were drawn per class; ``"labeled"`` scores the
+        labeled rows as they are.
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
         :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
@@ -244,6 +260,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         guard: float = GUARD_Z,
         guard_alpha: float = GUARD_ALPHA,
         guard_metric: str = GUARD_METRIC,
+        guard_class_mix: str = GUARD_CLASS_MIX,
         unlabeled=-1,
         encoder="auto",
         threads: int | None = 1,
@@ -265,6 +282,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.guard = guard
         self.guard_alpha = guard_alpha
         self.guard_metric = guard_metric
+        self.guard_class_mix = guard_class_mix
         self.unlabeled = unlabeled
         self.encoder = encoder
         self.threads = threads
@@ -359,6 +377,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"guard_alpha must lie in (0, 1] (1 = no multiplicity test), got {self.guard_alpha!r}")
         if self.guard_metric not in GUARD_METRICS:
             raise ValueError(f"guard_metric must be one of {', '.join(GUARD_METRICS)}, got {self.guard_metric!r}")
+        if self.guard_class_mix not in GUARD_CLASS_MIXES:
+            raise ValueError(f"guard_class_mix must be one of {', '.join(GUARD_CLASS_MIXES)}, got {self.guard_class_mix!r}")
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         # the default student's input: numeric columns standardised on every row, 0/1 columns as is
@@ -368,8 +388,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             fitted = self._fit_supervised_only(X, Xs, y_enc, lab)
         else:
             folds = self._folds(y_enc, lab)  # drawn once: every candidate and the floor share them
-            floor = self._floor(X, Xs, y_enc, lab, folds)
+            floor = self._floor(X, Xs, y_enc, lab, pool, folds)
             y_oof = np.concatenate([y_enc[hide] for _, hide in folds]) if folds else np.zeros(0, dtype=np.int64)
+            self._weigh_heldout(floor, y_enc[lab], y_oof)
             runs = [self._run_candidate(i, config, X, Xs, y_enc, lab, pool, folds, floor, y_oof)
                     for i, config in enumerate(self._configs())]
             fitted = self._finish(X, Xs, y_enc, lab, pool, runs, floor, y_oof)
@@ -439,7 +460,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         """The bench's ``supervised_tuned`` model on the labeled rows (same seed), on unscaled rows."""
         return TunedLogisticRegression(random_state=0 if self.random_state is None else self.random_state).fit(X_lab, y_lab)
 
-    def _floor(self, X, Xs, y_enc, lab, folds) -> _Floor:
+    def _floor(self, X, Xs, y_enc, lab, pool, folds) -> _Floor:
         """The supervised floor: its OOF predictions on the shared folds and its model on all labels.
 
         With the default student the floor *is* the reference supervised model a practitioner would
@@ -466,8 +487,30 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             oof.append(expand_proba(m.predict_proba(rows[hide]), m.classes_, K))
         if model is None:
             model = fit_weighted(self._make_student(), Xs[lab], y_enc[lab])
+        raw = self._default_student
+        pool_probs = expand_proba(model.predict_proba((X if raw else Xs)[pool]), model.classes_, K)
         return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model,
-                      raw=self._default_student)
+                      raw=raw, pool_probs=pool_probs)
+
+    def _weigh_heldout(self, floor: _Floor, y_lab, y_oof) -> None:
+        """Held-out row weights that score the options under the pool's class mix (``guard_class_mix``).
+
+        Label shift (Saerens et al. 2002): when labels are drawn per class — "25 of each" — while
+        the data are 88% one class, held-out accuracy measures a balanced mix the user never sees,
+        and an option that trades majority-class accuracy for minority recall wins on the labeled
+        rows and loses on the data. The pool's prior is estimated by EM on the floor's predictions
+        (``ops.prior``, each class kept ≥ 0.1/K) on at most :data:`PRIOR_ROWS` pool rows.
+        """
+        if self.guard_class_mix != "pool" or not len(y_oof):
+            return
+        K = len(self.classes_)
+        probs = floor.pool_probs
+        if len(probs) > PRIOR_ROWS:
+            rows = np.random.default_rng(_seed(self.random_state)).choice(len(probs), PRIOR_ROWS, replace=False)
+            probs = probs[rows]
+        floor.pool_prior = resolve_prior("estimate", K, probs=probs, labeled_y=y_lab)
+        weight = floor.pool_prior[y_oof] / class_prior(y_lab, K)[y_oof]
+        floor.row_weight = weight / weight.mean()
 
     def _new_chain(self, labeled, pool, hidden, refiners, selector, C) -> _Chain:
         pool = np.sort(pool)
@@ -517,7 +560,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 heldout = _heldout_record(records, chains, y_enc)
                 for beta in run.blends:
                     oof = (1 - beta) * student_oof + beta * teacher_oof if beta > 0 else student_oof
-                    option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout, self.guard_metric)
+                    option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout, self.guard_metric,
+                                     floor.row_weight)
                     option.position = len(run.diffs)
                     accs[beta] = option.accuracy
                     run.diffs.append(option.test_diff)
@@ -564,7 +608,6 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
     def _finish(self, X, Xs, y_enc, lab, pool, runs: list[CandidateResult], floor: _Floor, y_oof) -> dict:
         """Keep the option with the best positive gain lower bound, or fall back to the floor."""
-        K = len(self.classes_)
         options = [run.best for run in runs if run.best is not None]
         scored = [o for o in options if np.isfinite(o.score)]
         p_value = float("nan")
@@ -598,15 +641,15 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if not keep:
             warnings.warn(
                 f"self-training was not clearly better than supervised-only training on the {guard['n_heldout']} held-out "
-                f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f} "
-                f"(gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
+                f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f}"
+                f"{_mix_note(guard)} (gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
                 f"{guard['n_options']} options, needed <= {self.guard_alpha:g}); returning the supervised model. "
                 "Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). Pass fallback=False to keep "
                 "self-training.",
                 UserWarning,
                 stacklevel=4,
             )
-            probs = expand_proba(floor.model.predict_proba((X if floor.raw else Xs)[pool]), floor.model.classes_, K)
+            probs = floor.pool_probs
             # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
             record = selection_to_record(
                 Selection(np.zeros(len(pool)), probs.argmax(axis=1)), probs, self.classes_, source="supervised", index=pool
@@ -625,10 +668,11 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     def _guard_summary(self, best: _Option, floor: _Floor, y_oof, p_value: float, n_options: int) -> dict:
         """How sure the decision was, in numbers (also shown by the CLI and the report)."""
         base = {"z": float(self.guard), "alpha": float(self.guard_alpha), "n_options": int(n_options),
-                "metric": self.guard_metric}
+                "metric": self.guard_metric, "class_mix": self.guard_class_mix,
+                "pool_prior": None if floor.pool_prior is None else [float(v) for v in floor.pool_prior]}
         if floor.oof is None or not len(best.diff):
             return {"n_heldout": 0, "heldout_accuracy": float("nan"), "supervised_heldout_accuracy": float("nan"),
-                    "gain": float("nan"), "gain_lower_bound": float("nan"), "p_value": float("nan"),
+                    "gain": float("nan"), "gain_lower_bound": float("nan"), "gain_at_pool_mix": float("nan"), "p_value": float("nan"),
                     "heldout_wins": 0, "heldout_losses": 0, **base}
         sup_acc = float((floor.oof.argmax(axis=1) == y_oof).mean())
         return {
@@ -637,6 +681,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             "supervised_heldout_accuracy": sup_acc,
             "gain": best.accuracy_gain,
             "gain_lower_bound": best.score,
+            # the accuracy gain with every held-out row weighed to the pool's class mix
+            "gain_at_pool_mix": float(best.diff.mean() if floor.row_weight is None else (floor.row_weight * best.diff).mean()),
             # one-sided sign-flip max-T p-value of the chosen option over every option looked at
             "p_value": float(p_value),
             "heldout_wins": int((best.diff > 0).sum()),
@@ -812,16 +858,26 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
 
 def _option(candidate: int, r: int, beta: float, oof: np.ndarray, floor_oof: np.ndarray, y_oof: np.ndarray,
-            z: float, heldout: HeldOut, metric: str) -> _Option:
+            z: float, heldout: HeldOut, metric: str, row_weight: np.ndarray | None = None) -> _Option:
     """Score an option: lower confidence bound of its paired gain over the floor in ``metric``
-    (per row: accuracy 1[right] − 1[floor right], or the Brier score's drop)."""
+    (per row: accuracy 1[right] − 1[floor right], or the Brier score's drop), each row weighted by
+    ``row_weight`` (mean 1: the pool's class mix) when given."""
     right = oof.argmax(axis=1) == y_oof
     diff = right.astype(np.float64) - (floor_oof.argmax(axis=1) == y_oof)
     test_diff = diff if metric == "accuracy" else _brier(floor_oof, y_oof) - _brier(oof, y_oof)
+    if row_weight is not None:
+        test_diff = row_weight * test_diff
     n = len(test_diff)
     se = float(test_diff.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
     accuracy = float(right.mean())
     return _Option(candidate, r, beta, oof, diff, float(test_diff.mean()) - z * se, accuracy, heldout, test_diff=test_diff)
+
+
+def _mix_note(guard: dict) -> str:
+    """The gain under the pool's class mix, when the guard weighed rows to it (for the fallback warning)."""
+    if guard.get("pool_prior") is None or not np.isfinite(guard.get("gain_at_pool_mix", float("nan"))):
+        return ""
+    return f", a gain of {guard['gain_at_pool_mix']:+.3f} with rows weighed to the unlabeled rows' estimated class mix"
 
 
 def _brier(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
