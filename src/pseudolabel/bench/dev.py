@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudolabel.data.datasets import DEV_CONFIRM, DEV_CONFIRM2, DEV_CONFIRM3, DEV_TUNE
+from pseudolabel.data.datasets import (
+    DEV_CONFIRM,
+    DEV_CONFIRM2,
+    DEV_CONFIRM3,
+    DEV_CONFIRM4,
+    DEV_TUNE,
+)
 
 DEFAULT = "pseudolabel"
 FLOOR = "supervised_tuned"
@@ -36,7 +42,8 @@ def verdict(results: dict) -> dict:
     """Per group: the cells, the mean gain, the worst cell against the floor and whether the bar is met."""
     means = _means(results)
     out = {}
-    for group, names in (("tune", DEV_TUNE), ("confirm", DEV_CONFIRM), ("confirm2", DEV_CONFIRM2), ("confirm3", DEV_CONFIRM3)):
+    for group, names in (("tune", DEV_TUNE), ("confirm", DEV_CONFIRM), ("confirm2", DEV_CONFIRM2), ("confirm3", DEV_CONFIRM3),
+                         ("confirm4", DEV_CONFIRM4)):
         rows = []
         for (d, b), m in sorted(means.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             if d not in names or DEFAULT not in m or not all(a in m for a in ANCHORS):

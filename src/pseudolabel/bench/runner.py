@@ -40,6 +40,7 @@ from pseudolabel.data.datasets import (
     DEV_CONFIRM,
     DEV_CONFIRM2,
     DEV_CONFIRM3,
+    DEV_CONFIRM4,
     DEV_TUNE,
 )
 from pseudolabel.ops.files import write_json
@@ -92,6 +93,9 @@ SUITES: dict[str, dict] = {
     # the third, fixed before its first run, after the second had been looked at
     "dev-confirm3": {"datasets": list(DEV_CONFIRM3), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
                      "seed_start": dict.fromkeys(DEV_CONFIRM3, 400)},
+    # the fourth, fixed before its first run, after the third had been looked at
+    "dev-confirm4": {"datasets": list(DEV_CONFIRM4), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
+                     "seed_start": dict.fromkeys(DEV_CONFIRM4, 500)},
     # query strategies against a simulated oracle: learning curves, labels to 95% of fully supervised
     # (pseudolabel.bench.active; --methods are query strategies, --labels-per-class the start)
     "active": {"runner": "active", "datasets": ["digits", "trec", "electricity"], "methods": None, "seeds": 5,
