@@ -218,3 +218,18 @@ def test_cli_start_does_not_import_torch():
     res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": src},
                          capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stderr
+
+
+def test_fit_with_no_flags_is_the_librarys_default_selftrainer(tmp_path):
+    # what the development suite measures is SelfTrainer(); `pseudolabel fit` with no flags must be
+    # the same model: the default student (C tuned on the labels, the reference floor), the same
+    # folds and rounds — not a C = 1 student handed in as a user's estimator
+    from pseudolabel import SelfTrainer
+    from pseudolabel.cli.fit import FitOptions, make_model
+
+    model = make_model(FitOptions(data=tmp_path / "x.csv", target="y", out=tmp_path / "run"))
+    api = SelfTrainer().get_params()
+    assert model.estimator is None
+    for name in ("teacher", "refine", "select", "max_rounds", "cv", "fallback", "guard", "guard_alpha",
+                 "guard_metric", "guard_class_mix", "teacher_weight", "candidates"):
+        assert model.get_params()[name] == api[name], name

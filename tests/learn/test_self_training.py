@@ -343,3 +343,46 @@ def test_a_candidate_can_fix_the_default_students_C():
     for est in (None, KNeighborsClassifier(3)):
         with pytest.raises(ValueError, match="'student_C' must be a positive number"):
             SelfTrainer(est, candidates=[{**self_cand, "student_C": -1}], random_state=0).fit(X, ys)
+
+
+def imbalanced_blobs(seed: int, n: int = 2000, minority: float = 0.1, per_class: int = 10):
+    """Two overlapping classes, 90/10 in the data, labels drawn per class (balanced)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < minority).astype(int)
+    X = rng.normal(size=(n, 2)) + np.c_[1.5 * y, np.zeros(n)]
+    ys = np.full(n, -1)
+    for c in (0, 1):
+        ys[rng.choice(np.flatnonzero(y == c), per_class, replace=False)] = c
+    return X, ys, y
+
+
+def test_guard_class_mix_weighs_heldout_rows_to_the_pools_class_mix():
+    # labels drawn 10 per class from a 90/10 mix: with guard_class_mix="pool" the guard estimates the
+    # pool's prior (EM on the floor's pool predictions) and weighs each held-out row by
+    # π_pool[y] / π_labeled[y]; with "labeled" it scores the labeled rows as they are
+    X, ys, _ = imbalanced_blobs(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pooled = SelfTrainer(guard_class_mix="pool", fallback=False, random_state=0).fit(X, ys)
+        plain = SelfTrainer(guard_class_mix="labeled", fallback=False, random_state=0).fit(X, ys)
+    g, h = pooled.guard_, plain.guard_
+    assert g["class_mix"] == "pool" and abs(g["pool_prior"][0] - 0.9) < 0.05
+    assert h["class_mix"] == "labeled" and h["pool_prior"] is None and h["gain_at_pool_mix"] == h["gain"]
+    # the weighted gain is the per-row gain reweighed: class 0 rows count (0.9/0.5)/(mean weight) each
+    assert np.isfinite(g["gain_at_pool_mix"]) and -1 <= g["gain_at_pool_mix"] <= 1
+    with pytest.raises(ValueError, match="guard_class_mix must be one of pool, labeled"):
+        SelfTrainer(guard_class_mix="nope").fit(X, ys)
+
+
+def test_pool_class_mix_changes_nothing_when_labels_follow_the_data():
+    # labels drawn at random (the data's own mix): the weights are ~1 and the decision agrees
+    X, y = make_blobs(n_samples=600, centers=[[0, 0], [4, 0], [0, 4]], cluster_std=1.2, random_state=3)
+    ys = np.full(len(y), -1)
+    picked = np.random.default_rng(3).choice(len(y), 45, replace=False)
+    ys[picked] = y[picked]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = SelfTrainer(guard_class_mix="pool", random_state=0).fit(X, ys)
+        b = SelfTrainer(guard_class_mix="labeled", random_state=0).fit(X, ys)
+    assert np.allclose(a.guard_["pool_prior"], np.bincount(y) / len(y), atol=0.06)
+    assert abs(a.guard_["gain_at_pool_mix"] - b.guard_["gain"]) < 0.05

@@ -331,6 +331,9 @@ def _chosen_html(rec: AuditRecord) -> str:
         numbers = f"held-out accuracy {_num(acc):.3f} vs {_num(sup):.3f} supervised-only"
         if n is not None:
             numbers += f", n={int(n)} held-out rows"
+        if d.get("pool_prior") is not None and np.isfinite(_num(d.get("gain_at_pool_mix"))):
+            numbers += (f", gain {_num(d['gain_at_pool_mix']):+.3f} with those rows weighed to the unlabeled rows' "
+                        "estimated class mix")
         lb = d.get("gain_lower_bound")
         if lb is not None and np.isfinite(_num(lb)):
             numbers += f", gain lower bound {_num(lb):+.3f} (mean paired gain − {_num(d.get('z')):g} standard errors)"

@@ -68,6 +68,10 @@ from pseudolabel.ops.files import atomic_dir
 
 IMPUTE = ("auto", "none", "median")
 
+_API = SelfTrainer().get_params()
+"""``SelfTrainer()``'s defaults: the CLI's defaults are the same (``pseudolabel fit`` with no flags is
+what the development suite measures)."""
+
 
 @dataclass
 class FitOptions:
@@ -81,8 +85,8 @@ class FitOptions:
     refine: str = "auto"
     select: str = "auto"
     estimator: str = "logreg"
-    max_rounds: int = 5
-    cv: int = 3
+    max_rounds: int = _API["max_rounds"]
+    cv: int = _API["cv"]
     fallback: bool = True
     drop: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
@@ -116,8 +120,8 @@ def fit(
     refine: Annotated[str, typer.Option(help="Refiners in order, comma separated (e.g. 'calibrate,sinkhorn'); 'none' for none.")] = "auto",
     select: Annotated[str, typer.Option(help="Selector name/spec, e.g. 'flexmatch(threshold=0.9)'.")] = "auto",
     estimator: Annotated[str, typer.Option(help="Student: logreg, hgb, rf, knn or svc.")] = "logreg",
-    max_rounds: Annotated[int, typer.Option(help="Self-training rounds.")] = 5,
-    cv: Annotated[int, typer.Option(help="Held-out folds of the labels (0 disables the estimates and the guard).")] = 3,
+    max_rounds: Annotated[int, typer.Option(help="Self-training rounds.")] = _API["max_rounds"],
+    cv: Annotated[int, typer.Option(help="Held-out folds of the labels (0 disables the estimates and the guard).")] = _API["cv"],
     no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Keep self-training even when it is not clearly better than supervised-only on held-out labels.")] = False,
     drop: Annotated[list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Free-text column to embed with MiniLM (repeatable; text extra).")] = None,
@@ -387,6 +391,7 @@ def fallback_message(model: SelfTrainer) -> str:
     numbers = f"held-out {acc:.3f} vs {sup:.3f}"
     if g.get("n_heldout") is not None:
         numbers += f", n={int(g['n_heldout'])}"
+    numbers += _pool_mix_text(g)
     if np.isfinite(_f(g.get("gain_lower_bound"))):
         numbers += f", gain lower bound {_f(g['gain_lower_bound']):+.3f} at z={_f(g.get('z')):g}"
     if np.isfinite(_f(g.get("p_value"))):
@@ -395,6 +400,13 @@ def fallback_message(model: SelfTrainer) -> str:
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
             "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
             "pass --no-fallback to keep self-training")
+
+
+def _pool_mix_text(g: dict) -> str:
+    """The gain with held-out rows weighed to the unlabeled rows' class mix, when the guard did so."""
+    if g.get("pool_prior") is None or not np.isfinite(_f(g.get("gain_at_pool_mix"))):
+        return ""
+    return f", gain {_f(g['gain_at_pool_mix']):+.3f} at the unlabeled rows' estimated class mix"
 
 
 def config_text(cfg: dict) -> str:
@@ -554,7 +566,7 @@ def print_summary(out: Path, model: SelfTrainer, inputs: Inputs, result: RunResu
     g = model.guard_ or {}
     if np.isfinite(_f(g.get("heldout_accuracy"))):
         t.add_row("held-out accuracy", f"{_f(g['heldout_accuracy']):.3f} (supervised only {_f(g.get('supervised_heldout_accuracy')):.3f}, "
-                  f"n={g.get('n_heldout')})")
+                  f"n={g.get('n_heldout')}{_pool_mix_text(g)})")
     if np.isfinite(_f(g.get("p_value"))):
         t.add_row("how sure", f"p = {_f(g['p_value']):.3g} that the chosen option beats supervised only, over "
                   f"{int(g.get('n_options', 0))} options compared (kept when ≤ {_f(g.get('alpha')):g} and the gain "

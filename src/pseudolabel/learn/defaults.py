@@ -88,16 +88,20 @@ def _svc():
 
 
 STUDENTS = {
-    "logreg": default_student,
+    "logreg": lambda: None,  # SelfTrainer's own default student: C tuned on the labels, the reference floor
     "hgb": _hgb,
     "rf": _rf,
     "knn": _knn,
     "svc": _svc,
 }
-"""Students the CLI offers by name (``--estimator``)."""
+"""Students the CLI offers by name (``--estimator``), as ``SelfTrainer``'s ``estimator`` argument:
+``logreg`` is ``None`` — the library's default student (logistic regression with ``C`` tuned on the
+labeled rows, whose fallback is the reference tuned model), so ``pseudolabel fit`` with no flags is
+``SelfTrainer()``."""
 
 
 def make_student(name: str):
+    """The ``estimator`` argument for a student name (``None`` = SelfTrainer's default student)."""
     if name not in STUDENTS:
         raise ValueError(f"unknown estimator {name!r}; choose one of: {', '.join(STUDENTS)}")
     return STUDENTS[name]()
