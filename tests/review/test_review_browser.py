@@ -82,7 +82,9 @@ def test_browser_keyboard_labeling_correction_and_retrain(run_dir, helpers):
     labels = store.labels()
     for rid, label in given.items():
         assert labels[rid] == label, rid
-    assert skipped not in labels and undone not in labels
+    # a skip writes nothing and the undo took its label back; either row may be labeled again later
+    # when a queue serves it (then it is in `given`, checked above)
+    assert all(rid not in labels for rid in (skipped, undone) if rid not in given)
     assert store.current(corrected)["action"] == "correct" and store.current(corrected)["previous"] is None and store.current(accepted)["action"] == "accept"
     assert {e["user"] for e in store.history()} == {"carol"}
     new = run_dir / "retrains" / "001"
