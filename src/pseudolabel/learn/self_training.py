@@ -135,7 +135,7 @@ class _Floor:
     C: float | None
     model: object
     raw: bool = False  # the model scales its own input (the reference model): predict on unscaled rows
-    pool_probs: np.ndarray | None = None  # (n_pool, K): its predictions on the pool (the fallback's record)
+    pool_probs: np.ndarray | None = None  # (n_pool, K): its predictions on the pool, made when first needed
     pool_prior: np.ndarray | None = None  # the class mix the guard weighs held-out rows to (None: the labeled one)
     row_weight: np.ndarray | None = None  # per held-out row (fold order), mean 1: π_pool[y] / π_labeled[y]
 
@@ -390,7 +390,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             folds = self._folds(y_enc, lab)  # drawn once: every candidate and the floor share them
             floor = self._floor(X, Xs, y_enc, lab, pool, folds)
             y_oof = np.concatenate([y_enc[hide] for _, hide in folds]) if folds else np.zeros(0, dtype=np.int64)
-            self._weigh_heldout(floor, y_enc[lab], y_oof)
+            self._weigh_heldout(floor, y_enc[lab], y_oof, X, Xs, pool)
             runs = [self._run_candidate(i, config, X, Xs, y_enc, lab, pool, folds, floor, y_oof)
                     for i, config in enumerate(self._configs())]
             fitted = self._finish(X, Xs, y_enc, lab, pool, runs, floor, y_oof)
@@ -487,12 +487,18 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             oof.append(expand_proba(m.predict_proba(rows[hide]), m.classes_, K))
         if model is None:
             model = fit_weighted(self._make_student(), Xs[lab], y_enc[lab])
-        raw = self._default_student
-        pool_probs = expand_proba(model.predict_proba((X if raw else Xs)[pool]), model.classes_, K)
         return _Floor(oof=np.concatenate(oof) if oof else None, fold_C=[C] * len(folds), C=C, model=model,
-                      raw=raw, pool_probs=pool_probs)
+                      raw=self._default_student)
 
-    def _weigh_heldout(self, floor: _Floor, y_lab, y_oof) -> None:
+    @staticmethod
+    def _floor_pool_probs(floor: _Floor, X, Xs, pool, K: int) -> np.ndarray:
+        """The floor's predictions on the pool (the class-mix EM and the fallback's record), made once."""
+        if floor.pool_probs is None:
+            rows = (X if floor.raw else Xs)[pool]
+            floor.pool_probs = expand_proba(floor.model.predict_proba(rows), floor.model.classes_, K)
+        return floor.pool_probs
+
+    def _weigh_heldout(self, floor: _Floor, y_lab, y_oof, X, Xs, pool) -> None:
         """Held-out row weights that score the options under the pool's class mix (``guard_class_mix``).
 
         Label shift (Saerens et al. 2002): when labels are drawn per class — "25 of each" — while
@@ -504,7 +510,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         if self.guard_class_mix != "pool" or not len(y_oof):
             return
         K = len(self.classes_)
-        probs = floor.pool_probs
+        probs = self._floor_pool_probs(floor, X, Xs, pool, K)
         if len(probs) > PRIOR_ROWS:
             rows = np.random.default_rng(_seed(self.random_state)).choice(len(probs), PRIOR_ROWS, replace=False)
             probs = probs[rows]
@@ -649,7 +655,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=4,
             )
-            probs = floor.pool_probs
+            probs = self._floor_pool_probs(floor, X, Xs, pool, len(self.classes_))
             # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
             record = selection_to_record(
                 Selection(np.zeros(len(pool)), probs.argmax(axis=1)), probs, self.classes_, source="supervised", index=pool
