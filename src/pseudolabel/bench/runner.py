@@ -41,6 +41,7 @@ from pseudolabel.data.datasets import (
     DEV_CONFIRM2,
     DEV_CONFIRM3,
     DEV_CONFIRM4,
+    DEV_CONFIRM5,
     DEV_TUNE,
 )
 from pseudolabel.ops.files import write_json
@@ -96,6 +97,8 @@ SUITES: dict[str, dict] = {
     # the fourth, fixed before its first run, after the third had been looked at
     "dev-confirm4": {"datasets": list(DEV_CONFIRM4), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
                      "seed_start": dict.fromkeys(DEV_CONFIRM4, 500)},
+    "dev-confirm5": {"datasets": list(DEV_CONFIRM5), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
+                     "seed_start": dict.fromkeys(DEV_CONFIRM5, 600)},
     # query strategies against a simulated oracle: learning curves, labels to 95% of fully supervised
     # (pseudolabel.bench.active; --methods are query strategies, --labels-per-class the start)
     "active": {"runner": "active", "datasets": ["digits", "trec", "electricity"], "methods": None, "seeds": 5,
