@@ -93,6 +93,16 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
         "estimated class mix (EM, Saerens et al. 2002) before options are ranked and tested",
         {"fallback": False, "guard_class_mix": "pool"},
     ),
+    "pseudolabel_keep_both_mix": (
+        "as pseudolabel_keep with guard_class_mix='both': an option must win with the held-out rows as they are "
+        "and weighed to the unlabeled rows' estimated class mix (intersection-union test)",
+        {"fallback": False, "guard_class_mix": "both"},
+    ),
+    "pseudolabel_keep_both_count": (
+        "as pseudolabel_keep_both_mix with the pool's class mix counted from the floor's predictions "
+        "(guard_pool_prior='count', Forman 2008) instead of EM",
+        {"fallback": False, "guard_class_mix": "both", "guard_pool_prior": "count"},
+    ),
     "pseudolabel_v1_candidates": (
         "the default decision on the previous auto candidates (graph + GMM, self + calibrate + FreeMatch, prototype + FreeMatch)",
         {"candidates": [{"teacher": "graph", "refine": "calibrate,sinkhorn", "select": "gmm"},

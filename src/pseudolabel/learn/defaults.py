@@ -46,9 +46,13 @@ GUARD_METRIC = "accuracy"
 drop (bench method ``pseudolabel_keep_brier``), which kept fewer fits that help at every level
 (45 vs 54 of 105 at 0.2) and gained less over the floor."""
 
-GUARD_CLASS_MIXES = ("pool", "labeled")
+GUARD_CLASS_MIXES = ("pool", "labeled", "both")
 GUARD_CLASS_MIX = "labeled"
 """``SelfTrainer(guard_class_mix=...)``: the class mix the held-out rows are scored under."""
+
+GUARD_POOL_PRIORS = ("estimate", "count")
+GUARD_POOL_PRIOR = "estimate"
+"""``SelfTrainer(guard_pool_prior=...)``: how the pool's class mix is estimated for the guard."""
 
 TEACHER_DEFAULTS: dict[str, dict] = {
     **{c["teacher"]: {"refine": c["refine"], "select": c["select"]} for c in AUTO_CANDIDATES},

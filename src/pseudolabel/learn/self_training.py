@@ -64,6 +64,8 @@ from pseudolabel.learn.defaults import (
     GUARD_ALPHA,
     GUARD_CLASS_MIX,
     GUARD_CLASS_MIXES,
+    GUARD_POOL_PRIOR,
+    GUARD_POOL_PRIORS,
     GUARD_METRIC,
     GUARD_METRICS,
     GUARD_Z,
@@ -153,6 +155,7 @@ class _Option:
     accuracy: float = float("nan")  # OOF accuracy
     heldout: HeldOut | None = None  # the round's held-out pseudo-labels (for the audit)
     test_diff: np.ndarray | None = None  # per labeled row: the gain in the guard's metric (``score``, max-T)
+    test_diff_pool: np.ndarray | None = None  # the same, each row weighed to the pool's class mix (``"both"``)
     position: int = 0  # its row among its candidate's ``diffs``
     student: object = None
     teacher: object = None
@@ -173,6 +176,7 @@ class CandidateResult:
     history: list[dict] = field(default_factory=list)
     best: _Option | None = None
     diffs: list = field(default_factory=list)  # every option's paired differences (the max-T test)
+    diffs_pool: list = field(default_factory=list)  # the same at the pool's class mix (guard_class_mix="both")
     student_C: float | None = None  # the default student's C in this configuration's chains
 
     def summary(self, chosen: bool) -> dict:
@@ -227,7 +231,13 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         labeled row by its class's share of the unlabeled rows (estimated by EM on the floor's
         predictions, Saerens et al. 2002) over its share of the labeled rows, so a decision is
         judged on the data's mix even when labels were drawn per class; ``"labeled"`` scores the
-        labeled rows as they are.
+        labeled rows as they are; ``"both"`` keeps an option only when it wins under both mixes (its
+        lower bound is the smaller of the two, its p-value the larger: an intersection–union test,
+        Berger 1982), so a gain that holds only for the labels' class mix is not trusted.
+    guard_pool_prior : how the unlabeled rows' class mix is estimated for ``guard_class_mix``
+        ``"pool"`` / ``"both"``: ``"estimate"`` (EM on the floor's predictions, Saerens et al.
+        2002) or ``"count"`` (the floor's predicted class shares, Forman 2008 — moves less, never
+        overshoots).
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
         :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
@@ -261,6 +271,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         guard_alpha: float = GUARD_ALPHA,
         guard_metric: str = GUARD_METRIC,
         guard_class_mix: str = GUARD_CLASS_MIX,
+        guard_pool_prior: str = GUARD_POOL_PRIOR,
         unlabeled=-1,
         encoder="auto",
         threads: int | None = 1,
@@ -283,6 +294,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.guard_alpha = guard_alpha
         self.guard_metric = guard_metric
         self.guard_class_mix = guard_class_mix
+        self.guard_pool_prior = guard_pool_prior
         self.unlabeled = unlabeled
         self.encoder = encoder
         self.threads = threads
@@ -379,6 +391,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"guard_metric must be one of {', '.join(GUARD_METRICS)}, got {self.guard_metric!r}")
         if self.guard_class_mix not in GUARD_CLASS_MIXES:
             raise ValueError(f"guard_class_mix must be one of {', '.join(GUARD_CLASS_MIXES)}, got {self.guard_class_mix!r}")
+        if self.guard_pool_prior not in GUARD_POOL_PRIORS:
+            raise ValueError(f"guard_pool_prior must be one of {', '.join(GUARD_POOL_PRIORS)}, got {self.guard_pool_prior!r}")
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         # the default student's input: numeric columns standardised on every row, 0/1 columns as is
@@ -507,14 +521,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         rows and loses on the data. The pool's prior is estimated by EM on the floor's predictions
         (``ops.prior``, each class kept ≥ 0.1/K) on at most :data:`PRIOR_ROWS` pool rows.
         """
-        if self.guard_class_mix != "pool" or not len(y_oof):
+        if self.guard_class_mix not in ("pool", "both") or not len(y_oof):
             return
         K = len(self.classes_)
         probs = self._floor_pool_probs(floor, X, Xs, pool, K)
         if len(probs) > PRIOR_ROWS:
             rows = np.random.default_rng(_seed(self.random_state)).choice(len(probs), PRIOR_ROWS, replace=False)
             probs = probs[rows]
-        floor.pool_prior = resolve_prior("estimate", K, probs=probs, labeled_y=y_lab)
+        floor.pool_prior = resolve_prior(self.guard_pool_prior, K, probs=probs, labeled_y=y_lab)
         weight = floor.pool_prior[y_oof] / class_prior(y_lab, K)[y_oof]
         floor.row_weight = weight / weight.mean()
 
@@ -567,10 +581,12 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 for beta in run.blends:
                     oof = (1 - beta) * student_oof + beta * teacher_oof if beta > 0 else student_oof
                     option = _option(index, r, beta, oof, floor.oof, y_oof, self.guard, heldout, self.guard_metric,
-                                     floor.row_weight)
+                                     floor.row_weight, both=self.guard_class_mix == "both")
                     option.position = len(run.diffs)
                     accs[beta] = option.accuracy
                     run.diffs.append(option.test_diff)
+                    if option.test_diff_pool is not None:
+                        run.diffs_pool.append(option.test_diff_pool)
                     if run.best is None or option.score > run.best.score:
                         option.student, option.record = chains[0].student, records[0]
                         option.teacher = copy.deepcopy(teacher) if teacher is not None else None
@@ -624,6 +640,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             diffs = np.vstack([d for r in runs for d in r.diffs])
             chosen = sum(len(r.diffs) for r in runs[:best.candidate]) + best.position
             p_value = max_t_pvalue(diffs, chosen, seed=_seed(self.random_state))
+            if any(r.diffs_pool for r in runs):  # "both": the gain must hold at the pool's class mix too
+                p_value = max(p_value, max_t_pvalue(np.vstack([d for r in runs for d in r.diffs_pool]), chosen,
+                                                    seed=_seed(self.random_state)))
             keep = (best.score > 0 and p_value <= self.guard_alpha) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked
             best, keep = options[0], True
@@ -864,19 +883,29 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
 
 def _option(candidate: int, r: int, beta: float, oof: np.ndarray, floor_oof: np.ndarray, y_oof: np.ndarray,
-            z: float, heldout: HeldOut, metric: str, row_weight: np.ndarray | None = None) -> _Option:
+            z: float, heldout: HeldOut, metric: str, row_weight: np.ndarray | None = None, *, both: bool = False) -> _Option:
     """Score an option: lower confidence bound of its paired gain over the floor in ``metric``
     (per row: accuracy 1[right] − 1[floor right], or the Brier score's drop), each row weighted by
-    ``row_weight`` (mean 1: the pool's class mix) when given."""
+    ``row_weight`` (mean 1: the pool's class mix) when given; with ``both``, the smaller of the
+    bounds unweighted and weighted (the weighted differences kept for the max-T test)."""
     right = oof.argmax(axis=1) == y_oof
     diff = right.astype(np.float64) - (floor_oof.argmax(axis=1) == y_oof)
     test_diff = diff if metric == "accuracy" else _brier(floor_oof, y_oof) - _brier(oof, y_oof)
-    if row_weight is not None:
-        test_diff = row_weight * test_diff
-    n = len(test_diff)
-    se = float(test_diff.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    pooled = None if row_weight is None else row_weight * test_diff
+    score = _lower_bound(test_diff if pooled is None or both else pooled, z)
+    if both and pooled is not None:
+        score = min(score, _lower_bound(pooled, z))
+    elif pooled is not None:
+        test_diff, pooled = pooled, None
     accuracy = float(right.mean())
-    return _Option(candidate, r, beta, oof, diff, float(test_diff.mean()) - z * se, accuracy, heldout, test_diff=test_diff)
+    return _Option(candidate, r, beta, oof, diff, score, accuracy, heldout, test_diff=test_diff, test_diff_pool=pooled)
+
+
+def _lower_bound(d: np.ndarray, z: float) -> float:
+    """``mean(d) − z·sd(d)/√n``: the guard's ranking score of paired differences ``d``."""
+    n = len(d)
+    se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    return float(d.mean()) - z * se
 
 
 def _mix_note(guard: dict) -> str:

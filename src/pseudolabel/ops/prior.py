@@ -20,7 +20,7 @@ import numpy as np
 
 from pseudolabel.ops.simplex import EPS, check_probs, class_prior
 
-PRIOR_NAMES = ("uniform", "labeled", "estimate")
+PRIOR_NAMES = ("uniform", "labeled", "estimate", "count")
 
 
 def estimate_prior(
@@ -69,8 +69,10 @@ def resolve_prior(
 
     ``"uniform"``; ``"labeled"`` (add-one smoothed class frequencies of ``labeled_y``);
     ``"estimate"`` (EM on ``probs``, starting from — and correcting for — the labeled frequencies
-    when ``labeled_y`` is known, else uniform; each class kept at ≥ 0.1/K); or K non-negative
-    numbers.
+    when ``labeled_y`` is known, else uniform; each class kept at ≥ 0.1/K); ``"count"`` (the
+    share of ``probs``' rows whose most likely class it is — "classify and count", Forman 2008:
+    biased toward the labeled mix when the classifier errs, so it moves less than EM and never
+    overshoots; each class kept at ≥ 0.1/K); or K non-negative numbers.
     """
     k = int(n_classes)
     if isinstance(prior, str):
@@ -88,6 +90,12 @@ def resolve_prior(
                 raise ValueError(f"{owner}: prior='estimate' needs the pool's probabilities")
             base = None if labeled_y is None else class_prior(labeled_y, k, smoothing=1.0)
             return estimate_prior(probs, base, floor=0.1 / k)
+        if prior == "count":
+            if probs is None or len(probs) == 0:
+                raise ValueError(f"{owner}: prior='count' needs the pool's probabilities")
+            shares = np.bincount(check_probs(probs).argmax(axis=1), minlength=k) / len(probs)
+            shares = np.maximum(shares, 0.1 / k)
+            return shares / shares.sum()
         raise ValueError(f"{owner}: prior must be one of {PRIOR_NAMES} or an array; got {prior!r}")
     pi = np.asarray(prior, dtype=np.float64)
     if pi.shape != (k,) or (pi < 0).any() or pi.sum() <= 0:
