@@ -370,8 +370,48 @@ def test_guard_class_mix_weighs_heldout_rows_to_the_pools_class_mix():
     assert h["class_mix"] == "labeled" and h["pool_prior"] is None and h["gain_at_pool_mix"] == h["gain"]
     # the weighted gain is the per-row gain reweighed: class 0 rows count (0.9/0.5)/(mean weight) each
     assert np.isfinite(g["gain_at_pool_mix"]) and -1 <= g["gain_at_pool_mix"] <= 1
-    with pytest.raises(ValueError, match="guard_class_mix must be one of pool, labeled"):
+    with pytest.raises(ValueError, match="guard_class_mix must be one of pool, labeled, both"):
         SelfTrainer(guard_class_mix="nope").fit(X, ys)
+
+
+def test_both_class_mixes_refuse_a_gain_that_holds_only_at_the_labels_mix():
+    # held-out rows 10 per class; the option is right on 4 class-1 rows the floor gets wrong and wrong
+    # on 2 class-0 rows the floor gets right: +2 rows at the labels' 50/50 mix, but at the pool's
+    # 90/10 mix each class-0 row counts 0.9/0.5 and each class-1 row 0.1/0.5, so the gain is negative
+    from pseudolabel.learn.self_training import _option
+    from pseudolabel.ops.selection_test import max_t_pvalue
+
+    y = np.repeat([0, 1], 10)
+    floor = np.eye(2)[y] * 0.8 + 0.1
+    floor[10:14] = [0.9, 0.1]  # the floor misses 4 class-1 rows
+    option = np.eye(2)[y] * 0.8 + 0.1
+    option[:2] = [0.1, 0.9]  # the option misses 2 class-0 rows
+    weight = np.where(y == 0, 0.9 / 0.5, 0.1 / 0.5)
+    weight = weight / weight.mean()
+    labeled = _option(0, 0, 0.0, option, floor, y, 0.0, None, "accuracy")
+    pooled = _option(0, 0, 0.0, option, floor, y, 0.0, None, "accuracy", weight)
+    both = _option(0, 0, 0.0, option, floor, y, 0.0, None, "accuracy", weight, both=True)
+    assert labeled.score == pytest.approx(2 / 20) and pooled.score == pytest.approx((4 * 0.2 - 2 * 1.8) / 20)
+    assert both.score == pytest.approx(pooled.score) and pooled.score < 0 < labeled.score
+    assert np.array_equal(both.test_diff, labeled.test_diff) and np.allclose(both.test_diff_pool, pooled.test_diff)
+    # the intersection-union p-value: the larger of the two max-T p-values, 1 at the pool's mix here
+    assert max_t_pvalue(both.test_diff[None], 0) < 1 == max_t_pvalue(both.test_diff_pool[None], 0)
+
+
+def test_both_class_mixes_and_the_counted_prior_are_recorded_and_checked():
+    X, ys, _ = imbalanced_blobs(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        both = SelfTrainer(guard_class_mix="both", guard_pool_prior="count", fallback=False, random_state=0).fit(X, ys)
+        labeled = SelfTrainer(guard_class_mix="labeled", fallback=False, random_state=0).fit(X, ys)
+    g = both.guard_
+    assert g["class_mix"] == "both" and np.isclose(sum(g["pool_prior"]), 1.0)
+    # classify and count: the floor's predicted class shares on the pool, between 50/50 and the data's 90/10
+    assert 0.5 < g["pool_prior"][0] <= 0.9 + 0.05 and np.isfinite(g["gain_at_pool_mix"])
+    # the chosen option's bound is the smaller of its bounds at the two mixes: never above the labeled-only one
+    assert g["gain_lower_bound"] <= labeled.guard_["gain_lower_bound"] + 1e-12
+    with pytest.raises(ValueError, match="guard_pool_prior must be one of estimate, count"):
+        SelfTrainer(guard_pool_prior="nope").fit(X, ys)
 
 
 def test_pool_class_mix_changes_nothing_when_labels_follow_the_data():

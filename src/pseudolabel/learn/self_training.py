@@ -64,10 +64,10 @@ from pseudolabel.learn.defaults import (
     GUARD_ALPHA,
     GUARD_CLASS_MIX,
     GUARD_CLASS_MIXES,
-    GUARD_POOL_PRIOR,
-    GUARD_POOL_PRIORS,
     GUARD_METRIC,
     GUARD_METRICS,
+    GUARD_POOL_PRIOR,
+    GUARD_POOL_PRIORS,
     GUARD_Z,
     TEACHER_DEFAULTS,
 )
