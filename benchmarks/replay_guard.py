@@ -10,6 +10,7 @@ elsewhere — no refit needed. This is how ``GUARD_ALPHA`` was chosen, on the tu
     python benchmarks/replay_guard.py results/dev-guard-brier/results.json results/dev-guard/results.json \
         results/dev/results.json --method pseudolabel_keep_brier
 
+``--by-group`` repeats the table for each development group present (``bench.dev.GROUPS``).
 ``--ceiling`` adds the best any keep-or-fall-back rule could do with the same chosen options: per
 run, the better of the option and the floor *on the test split* (an oracle — it says whether a
 better decision alone could reach a target, or whether the options themselves must improve).
@@ -27,7 +28,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from pseudolabel.bench.dev import ANCHORS
+from pseudolabel.bench.dev import ANCHORS, GROUPS
 from pseudolabel.bench.runner import load_results
 
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("results", nargs="+")
     ap.add_argument("--method", default="pseudolabel_keep", help="a fallback=False variant of the default")
     ap.add_argument("--levels", default=",".join(map(str, LEVELS)))
+    ap.add_argument("--by-group", action="store_true",
+                    help="also one table per development group present (tune, confirm, confirm2, ...)")
     ap.add_argument("--ceiling", action="store_true",
                     help="add the ceiling of any keep-or-fall-back rule for this option: per run, the better of the "
                          "option and the floor on the test split (an oracle, not a method)")
@@ -59,9 +62,18 @@ def main(argv: list[str] | None = None) -> None:
     keys = sorted(k for k in acc.get(method, {}) if k in acc.get("supervised_tuned", {}))
     if not keys:
         raise SystemExit(f"no (dataset, budget, seed) with both {method} and supervised_tuned")
-    cells = sorted({k[:2] for k in keys})
     anchors = [a for a in ANCHORS if a in acc]
-    print(f"{method}: {len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
+    parts = [("all", keys)]
+    if args.by_group:
+        parts += [(g, [k for k in keys if k[0] in names]) for g, names in GROUPS]
+    for name, part in parts:
+        if part:
+            _table(name, part, acc, guard, method, anchors, levels, args.ceiling)
+
+
+def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: list, levels: list, ceiling: bool) -> None:
+    cells = sorted({k[:2] for k in keys})
+    print(f"\n{name} — {method}: {len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
     print("| level α | kept | mean vs floor | worst cell vs floor | cells < −1 vs floor | mean vs best anchor |")
     print("|---|---|---|---|---|---|")
     def row(label: str, kept: int, per_cell: dict) -> None:
@@ -85,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
             kept += keep
             per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
         row(f"{alpha:g}", kept, per_cell)
-    if args.ceiling:
+    if ceiling:
         # not a method: each run keeps whichever of the option and the floor scored higher on the test split
         per_cell = defaultdict(list)
         for k in keys:

@@ -30,6 +30,13 @@ MAX_CELL_LOSS = 1.0
 """Points below the supervised floor no confirm cell may fall (mean over seeds)."""
 
 
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("tune", DEV_TUNE), ("confirm", DEV_CONFIRM), ("confirm2", DEV_CONFIRM2), ("confirm3", DEV_CONFIRM3),
+    ("confirm4", DEV_CONFIRM4), ("confirm5", DEV_CONFIRM5),
+)
+"""The development suite's dataset groups, in the order they were fixed in the code."""
+
+
 def _means(results: dict) -> dict[tuple, dict[str, float]]:
     cells: dict[tuple, dict[str, list]] = {}
     for r in results.get("runs", []):
@@ -43,8 +50,7 @@ def verdict(results: dict) -> dict:
     """Per group: the cells, the mean gain, the worst cell against the floor and whether the bar is met."""
     means = _means(results)
     out = {}
-    for group, names in (("tune", DEV_TUNE), ("confirm", DEV_CONFIRM), ("confirm2", DEV_CONFIRM2), ("confirm3", DEV_CONFIRM3),
-                         ("confirm4", DEV_CONFIRM4), ("confirm5", DEV_CONFIRM5)):
+    for group, names in GROUPS:
         rows = []
         for (d, b), m in sorted(means.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             if d not in names or DEFAULT not in m or not all(a in m for a in ANCHORS):
