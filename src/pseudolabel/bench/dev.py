@@ -18,6 +18,7 @@ from pseudolabel.data.datasets import (
     DEV_CONFIRM3,
     DEV_CONFIRM4,
     DEV_CONFIRM5,
+    DEV_CONFIRM6,
     DEV_TUNE,
 )
 
@@ -32,7 +33,7 @@ MAX_CELL_LOSS = 1.0
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tune", DEV_TUNE), ("confirm", DEV_CONFIRM), ("confirm2", DEV_CONFIRM2), ("confirm3", DEV_CONFIRM3),
-    ("confirm4", DEV_CONFIRM4), ("confirm5", DEV_CONFIRM5),
+    ("confirm4", DEV_CONFIRM4), ("confirm5", DEV_CONFIRM5), ("confirm6", DEV_CONFIRM6),
 )
 """The development suite's dataset groups, in the order they were fixed in the code."""
 

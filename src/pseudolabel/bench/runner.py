@@ -42,6 +42,7 @@ from pseudolabel.data.datasets import (
     DEV_CONFIRM3,
     DEV_CONFIRM4,
     DEV_CONFIRM5,
+    DEV_CONFIRM6,
     DEV_TUNE,
 )
 from pseudolabel.ops.files import write_json
@@ -99,6 +100,8 @@ SUITES: dict[str, dict] = {
                      "seed_start": dict.fromkeys(DEV_CONFIRM4, 500)},
     "dev-confirm5": {"datasets": list(DEV_CONFIRM5), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
                      "seed_start": dict.fromkeys(DEV_CONFIRM5, 600)},
+    "dev-confirm6": {"datasets": list(DEV_CONFIRM6), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
+                     "seed_start": dict.fromkeys(DEV_CONFIRM6, 700)},
     # query strategies against a simulated oracle: learning curves, labels to 95% of fully supervised
     # (pseudolabel.bench.active; --methods are query strategies, --labels-per-class the start)
     "active": {"runner": "active", "datasets": ["digits", "trec", "electricity"], "methods": None, "seeds": 5,
