@@ -307,8 +307,10 @@ def test_tabular_dataframe_with_mixed_columns():
     model = SelfTrainer(random_state=0).fit(frame, ys)
     pd.testing.assert_frame_equal(frame, before)  # the user's table is not touched
     assert model.encoder_.column_kinds_ == {"color": "categorical", "size": "numeric", "flag": "binary", "count": "numeric"}
-    # one-hot and binary columns reach the student unscaled (0/1); numbers are standardised
-    scaled = model.estimator_.named_steps["scale"]
+    # one-hot and binary columns reach the student unscaled (0/1); numbers are standardised — in the
+    # self-training student and in the floor (a fallback returns TunedLogisticRegression, whose model_ is that student)
+    student = model.estimator_.model_ if model.fallback_ else model.estimator_
+    scaled = student.named_steps["scale"]
     np.testing.assert_array_equal(scaled.binary_, model.encoder_.binary_mask_)
     new = frame.iloc[:5].copy()
     new.loc[new.index[0], "color"] = "ultraviolet"  # a category unseen at fit time
