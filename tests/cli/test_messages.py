@@ -28,7 +28,11 @@ def test_a_fallback_run_says_why_and_no_fallback_keeps_self_training(fallback_ru
     path, out, res = fallback_run
     g = json.loads((out / "metrics.json").read_text())["guard"]
     numbers = f"held-out {g['heldout_accuracy']:.3f} vs {g['supervised_heldout_accuracy']:.3f}, n={g['n_heldout']}"
-    assert f"better than supervised-only training ({numbers}, gain lower bound" in res.text, res
+    # the default guard also scores the held-out rows at the unlabeled rows' class mix, and says so
+    numbers += (f", gain {g['gain_at_pool_mix']:+.3f} at the unlabeled rows' estimated class mix "
+                f"(p={g['p_value_at_pool_mix']:.3f} there)")
+    text = " ".join(res.text.split())  # the console may wrap long lines
+    assert f"better than supervised-only training ({numbers}, gain lower bound" in text, res
     assert "pass --no-fallback to keep self-training" in res.text
     assert "did not beat" not in res.text and "fallback=False" not in res.text
     assert "supervised only (fallback" in res.text  # the summary says so too

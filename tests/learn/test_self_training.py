@@ -412,6 +412,8 @@ def test_both_class_mixes_and_the_counted_prior_are_recorded_and_checked():
     assert 0.5 < g["pool_prior"][0] <= 0.9 + 0.05 and np.isfinite(g["gain_at_pool_mix"])
     # the chosen option's bound is the smaller of its bounds at the two mixes: never above the labeled-only one
     assert g["gain_lower_bound"] <= labeled.guard_["gain_lower_bound"] + 1e-12
+    # the intersection-union p-value is the larger of the two; the labeled-only guard has none at the pool's mix
+    assert 0 < g["p_value_at_pool_mix"] <= g["p_value"] <= 1 and np.isnan(labeled.guard_["p_value_at_pool_mix"])
     with pytest.raises(ValueError, match="guard_pool_prior must be one of estimate, count"):
         SelfTrainer(guard_pool_prior="nope").fit(X, ys)
 

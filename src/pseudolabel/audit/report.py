@@ -334,6 +334,8 @@ def _chosen_html(rec: AuditRecord) -> str:
         if d.get("pool_prior") is not None and np.isfinite(_num(d.get("gain_at_pool_mix"))):
             numbers += (f", gain {_num(d['gain_at_pool_mix']):+.3f} with those rows weighed to the unlabeled rows' "
                         "estimated class mix")
+            if np.isfinite(_num(d.get("p_value_at_pool_mix"))):
+                numbers += f" (p={_num(d['p_value_at_pool_mix']):.2g} there)"
         lb = d.get("gain_lower_bound")
         if lb is not None and np.isfinite(_num(lb)):
             numbers += f", gain lower bound {_num(lb):+.3f} (mean paired gain − {_num(d.get('z')):g} standard errors)"

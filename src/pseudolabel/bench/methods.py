@@ -66,8 +66,13 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
     "pseudolabel_keep": (
         "the default's chosen option, always kept (fallback=False); with the guard's recorded numbers "
         "(gain lower bound, max-T p-value) and supervised_tuned — the default's exact floor — any guard "
-        "level can be replayed (benchmarks/replay_guard.py)",
+        "level can be replayed (benchmarks/replay_guard.py); its guard is the default's at the run's revision "
+        "(held-out rows at the labels' class mix up to b771b0c and ff7866b, at both mixes since aee5341)",
         {"fallback": False},
+    ),
+    "pseudolabel_keep_labeled_mix": (
+        "as pseudolabel_keep with guard_class_mix='labeled' (the previous default's guard: held-out rows as they are)",
+        {"fallback": False, "guard_class_mix": "labeled"},
     ),
     "pseudolabel_keep_brier": (
         "as pseudolabel_keep with guard_metric='brier': options ranked and tested on the per-row Brier score drop",
@@ -94,8 +99,8 @@ PSEUDOLABEL_CONFIGS: dict[str, tuple[str, dict]] = {
         {"fallback": False, "guard_class_mix": "pool"},
     ),
     "pseudolabel_keep_both_mix": (
-        "as pseudolabel_keep with guard_class_mix='both': an option must win with the held-out rows as they are "
-        "and weighed to the unlabeled rows' estimated class mix (intersection-union test)",
+        "guard_class_mix='both' spelled out (the default since aee5341): an option must win with the held-out rows "
+        "as they are and weighed to the unlabeled rows' estimated class mix (intersection-union test)",
         {"fallback": False, "guard_class_mix": "both"},
     ),
     "pseudolabel_keep_both_count": (

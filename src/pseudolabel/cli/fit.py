@@ -406,7 +406,9 @@ def _pool_mix_text(g: dict) -> str:
     """The gain with held-out rows weighed to the unlabeled rows' class mix, when the guard did so."""
     if g.get("pool_prior") is None or not np.isfinite(_f(g.get("gain_at_pool_mix"))):
         return ""
-    return f", gain {_f(g['gain_at_pool_mix']):+.3f} at the unlabeled rows' estimated class mix"
+    p_pool = _f(g.get("p_value_at_pool_mix"))
+    there = f" (p={p_pool:.3f} there)" if np.isfinite(p_pool) else ""
+    return f", gain {_f(g['gain_at_pool_mix']):+.3f} at the unlabeled rows' estimated class mix{there}"
 
 
 def config_text(cfg: dict) -> str:

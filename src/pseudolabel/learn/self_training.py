@@ -28,11 +28,15 @@ only if (1) that bound is positive and (2) the sign-flip max-T test (Westfall & 
 :mod:`pseudolabel.ops.selection_test`) over **every** option looked at — all candidates, rounds
 and blends — gives ``p <= guard_alpha``: with 20–100 labels the luckiest of a dozen options clears
 a one-option bound by chance (the winner's curse), the max-T test asks how often the best of all
-of them would look this good if none helped. Otherwise the supervised floor is returned
-(``fallback_``; ``fallback=False`` keeps the best option anyway). With the default student the
-floor is the reference :class:`~pseudolabel.ops.estimators.TunedLogisticRegression` itself, so a
-fallback is never below it. ``z``, ``guard_alpha`` and the candidate list were chosen on the
-development suite's tune group only (BENCHMARKS.md, "What shaped the default").
+of them would look this good if none helped. By default (``guard_class_mix="both"``) both must also
+hold with every held-out row weighed to the unlabeled rows' estimated class mix: labels drawn
+"k of each" from skewed data otherwise reward options that trade majority-class accuracy for
+minority recall. Otherwise the supervised floor is returned (``fallback_``; ``fallback=False``
+keeps the best option anyway). With the default student the floor is the reference
+:class:`~pseudolabel.ops.estimators.TunedLogisticRegression` itself, so a fallback is never below
+it. ``z`` and the candidate list were chosen on the development suite's tune group,
+``guard_alpha`` and ``guard_class_mix`` on an extended tune group (BENCHMARKS.md, "What shaped the
+default").
 """
 
 from __future__ import annotations
@@ -518,8 +522,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         Label shift (Saerens et al. 2002): when labels are drawn per class — "25 of each" — while
         the data are 88% one class, held-out accuracy measures a balanced mix the user never sees,
         and an option that trades majority-class accuracy for minority recall wins on the labeled
-        rows and loses on the data. The pool's prior is estimated by EM on the floor's predictions
-        (``ops.prior``, each class kept ≥ 0.1/K) on at most :data:`PRIOR_ROWS` pool rows.
+        rows and loses on the data. The pool's prior is estimated from the floor's predictions
+        (``guard_pool_prior``: EM or classify-and-count, ``ops.prior``, each class kept ≥ 0.1/K)
+        on at most :data:`PRIOR_ROWS` pool rows.
         """
         if self.guard_class_mix not in ("pool", "both") or not len(y_oof):
             return
@@ -632,7 +637,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         """Keep the option with the best positive gain lower bound, or fall back to the floor."""
         options = [run.best for run in runs if run.best is not None]
         scored = [o for o in options if np.isfinite(o.score)]
-        p_value = float("nan")
+        p_value = p_pool = float("nan")
         n_options = sum(len(r.diffs) for r in runs)
         if scored:
             best = max(scored, key=lambda o: o.score)  # ties: the earlier candidate
@@ -641,13 +646,13 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             chosen = sum(len(r.diffs) for r in runs[:best.candidate]) + best.position
             p_value = max_t_pvalue(diffs, chosen, seed=_seed(self.random_state))
             if any(r.diffs_pool for r in runs):  # "both": the gain must hold at the pool's class mix too
-                p_value = max(p_value, max_t_pvalue(np.vstack([d for r in runs for d in r.diffs_pool]), chosen,
-                                                    seed=_seed(self.random_state)))
+                p_pool = max_t_pvalue(np.vstack([d for r in runs for d in r.diffs_pool]), chosen, seed=_seed(self.random_state))
+                p_value = max(p_value, p_pool)
             keep = (best.score > 0 and p_value <= self.guard_alpha) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked
             best, keep = options[0], True
         run = runs[best.candidate]
-        guard = self._guard_summary(best, floor, y_oof, p_value, n_options)
+        guard = self._guard_summary(best, floor, y_oof, p_value, n_options, p_pool)
         fitted = {
             "estimator": best.student,
             "teacher": best.teacher,
@@ -690,14 +695,15 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         fitted["transduction"] = _try_cast(transduction, self.classes_.dtype)
         return fitted
 
-    def _guard_summary(self, best: _Option, floor: _Floor, y_oof, p_value: float, n_options: int) -> dict:
+    def _guard_summary(self, best: _Option, floor: _Floor, y_oof, p_value: float, n_options: int,
+                       p_pool: float = float("nan")) -> dict:
         """How sure the decision was, in numbers (also shown by the CLI and the report)."""
         base = {"z": float(self.guard), "alpha": float(self.guard_alpha), "n_options": int(n_options),
                 "metric": self.guard_metric, "class_mix": self.guard_class_mix,
                 "pool_prior": None if floor.pool_prior is None else [float(v) for v in floor.pool_prior]}
         if floor.oof is None or not len(best.diff):
             return {"n_heldout": 0, "heldout_accuracy": float("nan"), "supervised_heldout_accuracy": float("nan"),
-                    "gain": float("nan"), "gain_lower_bound": float("nan"), "gain_at_pool_mix": float("nan"), "p_value": float("nan"),
+                    "gain": float("nan"), "gain_lower_bound": float("nan"), "gain_at_pool_mix": float("nan"), "p_value": float("nan"), "p_value_at_pool_mix": float("nan"),
                     "heldout_wins": 0, "heldout_losses": 0, **base}
         sup_acc = float((floor.oof.argmax(axis=1) == y_oof).mean())
         return {
@@ -709,7 +715,9 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             # the accuracy gain with every held-out row weighed to the pool's class mix
             "gain_at_pool_mix": float(best.diff.mean() if floor.row_weight is None else (floor.row_weight * best.diff).mean()),
             # one-sided sign-flip max-T p-value of the chosen option over every option looked at
+            # (with guard_class_mix="both", the larger of those at the two class mixes)
             "p_value": float(p_value),
+            "p_value_at_pool_mix": float(p_pool),
             "heldout_wins": int((best.diff > 0).sum()),
             "heldout_losses": int((best.diff < 0).sum()),
             **base,
@@ -912,7 +920,9 @@ def _mix_note(guard: dict) -> str:
     """The gain under the pool's class mix, when the guard weighed rows to it (for the fallback warning)."""
     if guard.get("pool_prior") is None or not np.isfinite(guard.get("gain_at_pool_mix", float("nan"))):
         return ""
-    return f", a gain of {guard['gain_at_pool_mix']:+.3f} with rows weighed to the unlabeled rows' estimated class mix"
+    p_pool = guard.get("p_value_at_pool_mix", float("nan"))
+    p_note = f" (p = {p_pool:.3f} there)" if np.isfinite(p_pool) else ""
+    return f", a gain of {guard['gain_at_pool_mix']:+.3f} with rows weighed to the unlabeled rows' estimated class mix{p_note}"
 
 
 def _brier(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
