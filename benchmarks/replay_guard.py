@@ -10,7 +10,8 @@ elsewhere — no refit needed. This is how ``GUARD_ALPHA`` was chosen, on the tu
     python benchmarks/replay_guard.py results/dev-guard-brier/results.json results/dev-guard/results.json \
         results/dev/results.json --method pseudolabel_keep_brier
 
-``--by-group`` repeats the table for each development group present (``bench.dev.GROUPS``).
+``--min-heldout 0,30,50`` adds rows for a rule that never keeps an option judged on fewer held-out
+labeled rows. ``--by-group`` repeats the table for each development group present (``bench.dev.GROUPS``).
 ``--ceiling`` adds the best any keep-or-fall-back rule could do with the same chosen options: per
 run, the better of the option and the floor *on the test split* (an oracle — it says whether a
 better decision alone could reach a target, or whether the options themselves must improve).
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("results", nargs="+")
     ap.add_argument("--method", default="pseudolabel_keep", help="a fallback=False variant of the default")
     ap.add_argument("--levels", default=",".join(map(str, LEVELS)))
+    ap.add_argument("--min-heldout", default="0",
+                    help="comma-separated minimum numbers of held-out labeled rows below which the option is never "
+                         "kept (a rule that asks for more evidence on small label sets); one table row per level and minimum")
     ap.add_argument("--by-group", action="store_true",
                     help="also one table per development group present (tune, confirm, confirm2, ...)")
     ap.add_argument("--ceiling", action="store_true",
@@ -68,10 +72,12 @@ def main(argv: list[str] | None = None) -> None:
         parts += [(g, [k for k in keys if k[0] in names]) for g, names in GROUPS]
     for name, part in parts:
         if part:
-            _table(name, part, acc, guard, method, anchors, levels, args.ceiling)
+            _table(name, part, acc, guard, method, anchors, levels, args.ceiling,
+                   [int(m) for m in args.min_heldout.split(",")])
 
 
-def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: list, levels: list, ceiling: bool) -> None:
+def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: list, levels: list, ceiling: bool,
+           minimums: list[int]) -> None:
     cells = sorted({k[:2] for k in keys})
     print(f"\n{name} — {method}: {len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
     print("| level α | kept | mean vs floor | worst cell vs floor | cells < −1 vs floor | mean vs best anchor |")
@@ -88,15 +94,18 @@ def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: 
         print(f"| {label} | {kept}/{len(keys)} | {np.mean(vs_floor):+.2f} | {min(vs_floor):+.2f} | "
               f"{sum(v < -1 for v in vs_floor)} | {np.mean(vs_best):+.2f} |")
 
-    for alpha in levels:
-        kept = 0
-        per_cell: dict = defaultdict(list)
-        for k in keys:
-            g = guard[k]
-            keep = (g.get("gain_lower_bound") or -1) > 0 and (g.get("p_value") if g.get("p_value") is not None else 1) <= alpha
-            kept += keep
-            per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
-        row(f"{alpha:g}", kept, per_cell)
+    for least in minimums:
+        for alpha in levels:
+            kept = 0
+            per_cell: dict = defaultdict(list)
+            for k in keys:
+                g = guard[k]
+                keep = ((g.get("gain_lower_bound") or -1) > 0
+                        and (g.get("p_value") if g.get("p_value") is not None else 1) <= alpha
+                        and (g.get("n_heldout") or 0) >= least)
+                kept += keep
+                per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
+            row(f"{alpha:g}" + (f", n ≥ {least}" if least else ""), kept, per_cell)
     if ceiling:
         # not a method: each run keeps whichever of the option and the floor scored higher on the test split
         per_cell = defaultdict(list)
