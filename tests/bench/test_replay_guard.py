@@ -1,0 +1,52 @@
+"""benchmarks/replay_guard.py: the default at any guard level, replayed exactly from hand-made runs."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "replay_guard.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("replay_guard", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(dataset, seed, method, acc, guard=None):
+    rec = {"dataset": dataset, "budget": 4, "seed": seed, "method": method, "status": "ok",
+           "metrics": {"accuracy": acc / 100}, "extras": {}}
+    if guard is not None:
+        rec["extras"]["guard"] = guard
+    return rec
+
+
+def _rows(text: str) -> dict[str, list[str]]:
+    return {cells[1].strip(): [c.strip() for c in cells[2:-1]]
+            for cells in (line.split("|") for line in text.splitlines() if line.startswith("| ") and "level" not in line)}
+
+
+def test_replay_keeps_an_option_only_at_levels_and_sizes_that_admit_it(tmp_path, capsys):
+    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
+    runs = []
+    # digits (tune group): seed 0's option gains 10 on strong evidence (p 0.01, 100 held-out rows);
+    # seed 1's loses 10 on weak evidence (p 0.15, 8 held-out rows)
+    for seed, opt, guard in ((0, 70.0, {"gain_lower_bound": 0.05, "p_value": 0.01, "n_heldout": 100}),
+                             (1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.15, "n_heldout": 8})):
+        runs += [_run("digits", seed, m, a) for m, a in anchors.items()]
+        runs.append(_run("digits", seed, "pseudolabel_keep", opt, guard))
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    _load().main([str(path), "--levels", "0.05,0.2", "--min-heldout", "0,30", "--ceiling", "--by-group"])
+    out = capsys.readouterr().out
+    assert "\ntune — pseudolabel_keep: 2 runs in 1 cells" in out  # digits is in the tune group
+    rows = _rows(out.split("\ntune")[0])
+    # at 0.05 only seed 0 is kept: mean (70 + 60) / 2 = 65 → +5 vs the floor, +4 vs the best anchor (61)
+    assert rows["0.05"] == ["1/2", "+5.00", "+5.00", "0", "+4.00"]
+    # at 0.2 both: (70 + 50) / 2 = 60 → +0 vs the floor
+    assert rows["0.2"] == ["2/2", "+0.00", "+0.00", "0", "-1.00"]
+    # asking for 30 held-out rows drops seed 1's weak keep again
+    assert rows["0.2, n ≥ 30"] == ["1/2", "+5.00", "+5.00", "0", "+4.00"]
+    # the oracle keeps the better of option and floor per seed: (70 + 60) / 2
+    assert rows["ceiling (test-split oracle)"] == ["1/2", "+5.00", "+5.00", "0", "+4.00"]
