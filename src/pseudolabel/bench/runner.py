@@ -31,20 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from pseudolabel.bench import env
+from pseudolabel.bench.dev import GROUPS, SEED_START
 from pseudolabel.bench.features import Features, load_features
 from pseudolabel.bench.job import FULL, run_job
 from pseudolabel.bench.methods import METHODS, get_methods, missing
 from pseudolabel.bench.metrics import summarize
-from pseudolabel.data.datasets import (
-    ALL_DATASETS,
-    DEV_CONFIRM,
-    DEV_CONFIRM2,
-    DEV_CONFIRM3,
-    DEV_CONFIRM4,
-    DEV_CONFIRM5,
-    DEV_CONFIRM6,
-    DEV_TUNE,
-)
+from pseudolabel.data.datasets import ALL_DATASETS, DEV_CONFIRM, DEV_TUNE
 from pseudolabel.ops.files import write_json
 
 QUICK_METHODS = [
@@ -85,23 +77,10 @@ SUITES: dict[str, dict] = {
     # the development suite (docs: BENCHMARKS.md, "Development suite"): defaults are tuned on the tune
     # group with seeds 0-4 and reported, frozen, on the confirm group with fresh seeds 100-104
     "dev": {"datasets": [*DEV_TUNE, *DEV_CONFIRM], "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
-            "seed_start": {**dict.fromkeys(DEV_TUNE, 0), **dict.fromkeys(DEV_CONFIRM, 100)}},
-    "dev-tune": {"datasets": list(DEV_TUNE), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25]},
-    "dev-confirm": {"datasets": list(DEV_CONFIRM), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
-                    "seed_start": dict.fromkeys(DEV_CONFIRM, 100)},
-    # the second confirm group, never looked at before its first run (pseudolabel.data.datasets)
-    "dev-confirm2": {"datasets": list(DEV_CONFIRM2), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
-                     "seed_start": dict.fromkeys(DEV_CONFIRM2, 300)},
-    # the third, fixed before its first run, after the second had been looked at
-    "dev-confirm3": {"datasets": list(DEV_CONFIRM3), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
-                     "seed_start": dict.fromkeys(DEV_CONFIRM3, 400)},
-    # the fourth, fixed before its first run, after the third had been looked at
-    "dev-confirm4": {"datasets": list(DEV_CONFIRM4), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
-                     "seed_start": dict.fromkeys(DEV_CONFIRM4, 500)},
-    "dev-confirm5": {"datasets": list(DEV_CONFIRM5), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
-                     "seed_start": dict.fromkeys(DEV_CONFIRM5, 600)},
-    "dev-confirm6": {"datasets": list(DEV_CONFIRM6), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
-                     "seed_start": dict.fromkeys(DEV_CONFIRM6, 700)},
+            "seed_start": {**dict.fromkeys(DEV_TUNE, SEED_START["tune"]), **dict.fromkeys(DEV_CONFIRM, SEED_START["confirm"])}},
+    # one suite per group (pseudolabel.bench.dev: GROUPS, SEED_START)
+    **{f"dev-{group}": {"datasets": list(names), "methods": DEV_METHODS, "seeds": 5, "labels_per_class": [4, 10, 25],
+                        "seed_start": dict.fromkeys(names, SEED_START[group])} for group, names in GROUPS},
     # query strategies against a simulated oracle: learning curves, labels to 95% of fully supervised
     # (pseudolabel.bench.active; --methods are query strategies, --labels-per-class the start)
     "active": {"runner": "active", "datasets": ["digits", "trec", "electricity"], "methods": None, "seeds": 5,
