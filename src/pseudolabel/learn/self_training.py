@@ -899,12 +899,12 @@ def _option(candidate: int, r: int, beta: float, oof: np.ndarray, floor_oof: np.
     right = oof.argmax(axis=1) == y_oof
     diff = right.astype(np.float64) - (floor_oof.argmax(axis=1) == y_oof)
     test_diff = diff if metric == "accuracy" else _brier(floor_oof, y_oof) - _brier(oof, y_oof)
-    pooled = None if row_weight is None else row_weight * test_diff
-    score = _lower_bound(test_diff if pooled is None or both else pooled, z)
-    if both and pooled is not None:
-        score = min(score, _lower_bound(pooled, z))
-    elif pooled is not None:
-        test_diff, pooled = pooled, None
+    pooled = None
+    if row_weight is not None and both:
+        pooled = row_weight * test_diff
+    elif row_weight is not None:  # "pool": the weighted differences replace the plain ones
+        test_diff = row_weight * test_diff
+    score = _lower_bound(test_diff, z) if pooled is None else min(_lower_bound(test_diff, z), _lower_bound(pooled, z))
     accuracy = float(right.mean())
     return _Option(candidate, r, beta, oof, diff, score, accuracy, heldout, test_diff=test_diff, test_diff_pool=pooled)
 
