@@ -59,6 +59,11 @@ imbalanced data (Hdma is 88% "no"), options that trade majority-class accuracy f
 won on the labeled rows and lost up to 18 points on the data; ``"labeled"`` (the earlier default)
 kept them."""
 
+GUARD_RISK: float | None = None
+"""``SelfTrainer(guard_risk=...)``: the expected accuracy loss a wrong keep may cost, which lowers the
+test's level to ``guard_risk / δ`` for an option that changes a share ``δ`` of the unlabeled rows'
+predictions. Off until chosen on the extended tune group."""
+
 GUARD_POOL_PRIORS = ("estimate", "count")
 GUARD_POOL_PRIOR = "estimate"
 """``SelfTrainer(guard_pool_prior=...)``: how the pool's class mix is estimated for the guard. EM

@@ -72,6 +72,7 @@ from pseudolabel.learn.defaults import (
     GUARD_METRICS,
     GUARD_POOL_PRIOR,
     GUARD_POOL_PRIORS,
+    GUARD_RISK,
     GUARD_Z,
     TEACHER_DEFAULTS,
 )
@@ -107,6 +108,11 @@ BLENDS = (0.5, 1.0)
 rows (graph, prototype, ...): half student/half teacher, or the teacher alone (a kNN vote over the
 propagated labels, which beats a linear student where classes are not linearly separable)."""
 
+
+DISAGREE_ROWS = 10_000
+"""Pool rows on which the chosen option and the floor are compared (``guard_risk``) at most (a
+random subset beyond it): the share of rows where they disagree then has a standard error under
+0.005, and the option's predictions cost one pass over 10^4 rows whatever the pool's size."""
 
 PRIOR_ROWS = 100_000
 """Pool rows the class-mix EM reads at most (a random subset beyond it): a class share from 10^5
@@ -242,6 +248,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         ``"pool"`` / ``"both"``: ``"estimate"`` (EM on the floor's predictions, Saerens et al.
         2002) or ``"count"`` (the floor's predicted class shares, Forman 2008 — moves less, never
         overshoots).
+    guard_risk : the largest expected accuracy loss (a fraction: 0.01 = one point) a wrong keep may
+        cost. Keeping an option can change the accuracy by at most the share ``δ`` of unlabeled
+        rows on which it and the floor predict different classes (measured on the pool, no labels
+        needed), and a test at level ``t`` keeps an option that does not help with probability at
+        most ``t``; so the level becomes ``min(guard_alpha, guard_risk / δ)`` and the expected loss
+        of a wrong keep is at most ``guard_risk`` — an option that rewrites a fifth of the
+        predictions needs far stronger evidence than one that touches 2% of them. ``None`` keeps
+        ``guard_alpha`` whatever ``δ``.
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
         :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
@@ -276,6 +290,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         guard_metric: str = GUARD_METRIC,
         guard_class_mix: str = GUARD_CLASS_MIX,
         guard_pool_prior: str = GUARD_POOL_PRIOR,
+        guard_risk: float | None = GUARD_RISK,
         unlabeled=-1,
         encoder="auto",
         threads: int | None = 1,
@@ -299,6 +314,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.guard_metric = guard_metric
         self.guard_class_mix = guard_class_mix
         self.guard_pool_prior = guard_pool_prior
+        self.guard_risk = guard_risk
         self.unlabeled = unlabeled
         self.encoder = encoder
         self.threads = threads
@@ -397,6 +413,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"guard_class_mix must be one of {', '.join(GUARD_CLASS_MIXES)}, got {self.guard_class_mix!r}")
         if self.guard_pool_prior not in GUARD_POOL_PRIORS:
             raise ValueError(f"guard_pool_prior must be one of {', '.join(GUARD_POOL_PRIORS)}, got {self.guard_pool_prior!r}")
+        if self.guard_risk is not None and not (isinstance(self.guard_risk, (int, float)) and 0 < self.guard_risk <= 1):
+            raise ValueError(f"guard_risk must be None or a number in (0, 1] (0.01 = one point of accuracy), got {self.guard_risk!r}")
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         # the default student's input: numeric columns standardised on every row, 0/1 columns as is
@@ -648,11 +666,14 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             if any(r.diffs_pool for r in runs):  # "both": the gain must hold at the pool's class mix too
                 p_pool = max_t_pvalue(np.vstack([d for r in runs for d in r.diffs_pool]), chosen, seed=_seed(self.random_state))
                 p_value = max(p_value, p_pool)
-            keep = (best.score > 0 and p_value <= self.guard_alpha) or not self.fallback
+            disagreement = self._disagreement(best, floor, X, Xs, pool)
+            level = self._level(disagreement)
+            keep = (best.score > 0 and p_value <= level) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked
-            best, keep = options[0], True
+            best, keep, disagreement, level = options[0], True, float("nan"), float("nan")
         run = runs[best.candidate]
         guard = self._guard_summary(best, floor, y_oof, p_value, n_options, p_pool)
+        guard.update(disagreement=disagreement, level=level, risk=self.guard_risk)
         fitted = {
             "estimator": best.student,
             "teacher": best.teacher,
@@ -673,7 +694,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 f"self-training was not clearly better than supervised-only training on the {guard['n_heldout']} held-out "
                 f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f}"
                 f"{_mix_note(guard)} (gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
-                f"{guard['n_options']} options, needed <= {self.guard_alpha:g}); returning the supervised model. "
+                f"{guard['n_options']} options, needed <= {level:.3g}{_level_note(guard)}); returning the supervised model. "
                 "Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). Pass fallback=False to keep "
                 "self-training.",
                 UserWarning,
@@ -694,6 +715,26 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         transduction[pool[acc]] = self.classes_[record.label[acc]]
         fitted["transduction"] = _try_cast(transduction, self.classes_.dtype)
         return fitted
+
+    def _disagreement(self, best: _Option, floor: _Floor, X, Xs, pool) -> float:
+        """Share of unlabeled rows (at most :data:`DISAGREE_ROWS`) on which the option's predicted
+        class differs from the floor's: the most its accuracy can differ from the floor's there."""
+        K = len(self.classes_)
+        floor_probs = self._floor_pool_probs(floor, X, Xs, pool, K)
+        rows = np.arange(len(pool))
+        if len(rows) > DISAGREE_ROWS:
+            rows = np.sort(np.random.default_rng(_seed(self.random_state)).choice(len(rows), DISAGREE_ROWS, replace=False))
+        probs = expand_proba(best.student.predict_proba(Xs[pool[rows]]), best.student.classes_, K)
+        if best.teacher is not None and best.beta > 0:
+            probs = (1 - best.beta) * probs + best.beta * best.teacher.predict_proba(X[pool[rows]])
+        return float((probs.argmax(axis=1) != floor_probs[rows].argmax(axis=1)).mean())
+
+    def _level(self, disagreement: float) -> float:
+        """The test's level: ``guard_alpha``, lowered to ``guard_risk / δ`` when a wrong keep could
+        cost more than ``guard_risk`` (``δ``: the option's disagreement with the floor)."""
+        if self.guard_risk is None or not disagreement > 0:
+            return float(self.guard_alpha)
+        return float(min(self.guard_alpha, self.guard_risk / disagreement))
 
     def _guard_summary(self, best: _Option, floor: _Floor, y_oof, p_value: float, n_options: int,
                        p_pool: float = float("nan")) -> dict:
@@ -914,6 +955,14 @@ def _lower_bound(d: np.ndarray, z: float) -> float:
     n = len(d)
     se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
     return float(d.mean()) - z * se
+
+
+def _level_note(guard: dict) -> str:
+    """How the level was set, when ``guard_risk`` lowered it below ``guard_alpha``."""
+    if guard.get("risk") is None or not guard.get("level", 1) < guard["alpha"]:
+        return ""
+    return (f": the option changes {100 * guard['disagreement']:.1f}% of the unlabeled rows' predictions, and a wrong "
+            f"keep may cost at most {100 * guard['risk']:g} point(s) in expectation")
 
 
 def _mix_note(guard: dict) -> str:
