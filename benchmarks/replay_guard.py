@@ -10,6 +10,9 @@ elsewhere — no refit needed. This is how ``GUARD_ALPHA`` was chosen, on the tu
     python benchmarks/replay_guard.py results/dev-guard-brier/results.json results/dev-guard/results.json \
         results/dev/results.json --method pseudolabel_keep_brier
 
+``--risks none,0.005,0.01`` adds rows for ``SelfTrainer(guard_risk=...)``: the level becomes
+``min(α, risk / δ)``, ``δ`` the recorded share of unlabeled rows on which the option and the floor
+disagree (``extras.guard.disagreement``, recorded from commit 5803536 on).
 ``--min-heldout 0,30,50`` adds rows for a rule that never keeps an option judged on fewer held-out
 labeled rows. ``--by-group`` repeats the table for each development group present (``bench.dev.GROUPS``).
 ``--ceiling`` adds the best any keep-or-fall-back rule could do with the same chosen options: per
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--min-heldout", default="0",
                     help="comma-separated minimum numbers of held-out labeled rows below which the option is never "
                          "kept (a rule that asks for more evidence on small label sets); one table row per level and minimum")
+    ap.add_argument("--risks", default="none",
+                    help="comma-separated guard_risk values (none = off): the level is min(alpha, risk / disagreement)")
     ap.add_argument("--by-group", action="store_true",
                     help="also one table per development group present (tune, confirm, confirm2, ...)")
     ap.add_argument("--ceiling", action="store_true",
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                          "option and the floor on the test split (an oracle, not a method)")
     args = ap.parse_args(argv)
     levels = [float(a) for a in args.levels.split(",")]
+    risks = [None if a.strip().lower() == "none" else float(a) for a in args.risks.split(",")]
 
     acc: dict = {}
     guard: dict = {}
@@ -73,11 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, part in parts:
         if part:
             _table(name, part, acc, guard, method, anchors, levels, args.ceiling,
-                   [int(m) for m in args.min_heldout.split(",")])
+                   [int(m) for m in args.min_heldout.split(",")], risks)
 
 
 def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: list, levels: list, ceiling: bool,
-           minimums: list[int]) -> None:
+           minimums: list[int], risks: list | None = None) -> None:
     cells = sorted({k[:2] for k in keys})
     print(f"\n{name} — {method}: {len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
     print("| level α | kept | mean vs floor | worst cell vs floor | cells < −1 vs floor | mean vs best anchor |")
@@ -94,18 +100,24 @@ def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: 
         print(f"| {label} | {kept}/{len(keys)} | {np.mean(vs_floor):+.2f} | {min(vs_floor):+.2f} | "
               f"{sum(v < -1 for v in vs_floor)} | {np.mean(vs_best):+.2f} |")
 
-    for least in minimums:
-        for alpha in levels:
-            kept = 0
-            per_cell: dict = defaultdict(list)
-            for k in keys:
-                g = guard[k]
-                keep = ((g.get("gain_lower_bound") or -1) > 0
-                        and (g.get("p_value") if g.get("p_value") is not None else 1) <= alpha
-                        and (g.get("n_heldout") or 0) >= least)
-                kept += keep
-                per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
-            row(f"{alpha:g}" + (f", n ≥ {least}" if least else ""), kept, per_cell)
+    for risk in risks or [None]:
+        if risk is not None and any(guard[k].get("disagreement") is None for k in keys):
+            raise SystemExit(f"--risks needs extras.guard.disagreement in every {method} run (bench runs from commit 5803536 on)")
+        for least in minimums:
+            for alpha in levels:
+                kept = 0
+                per_cell: dict = defaultdict(list)
+                for k in keys:
+                    g = guard[k]
+                    delta = g.get("disagreement") or 0.0
+                    level = alpha if risk is None or delta <= 0 else min(alpha, risk / delta)
+                    keep = ((g.get("gain_lower_bound") or -1) > 0
+                            and (g.get("p_value") if g.get("p_value") is not None else 1) <= level
+                            and (g.get("n_heldout") or 0) >= least)
+                    kept += keep
+                    per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
+                row(f"{alpha:g}" + (f", n ≥ {least}" if least else "") + (f", risk {risk:g}" if risk is not None else ""),
+                    kept, per_cell)
     if ceiling:
         # not a method: each run keeps whichever of the option and the floor scored higher on the test split
         per_cell = defaultdict(list)

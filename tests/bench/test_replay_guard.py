@@ -50,3 +50,32 @@ def test_replay_keeps_an_option_only_at_levels_and_sizes_that_admit_it(tmp_path,
     assert rows["0.2, n ≥ 30"] == ["1/2", "+5.00", "+5.00", "0", "+4.00"]
     # the oracle keeps the better of option and floor per seed: (70 + 60) / 2
     assert rows["ceiling (test-split oracle)"] == ["1/2", "+5.00", "+5.00", "0", "+4.00"]
+
+
+def test_replay_lowers_the_level_to_risk_over_disagreement(tmp_path, capsys):
+    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
+    runs = []
+    # seed 0's option changes 2% of the unlabeled predictions and gains 2 (p 0.15);
+    # seed 1's changes 30% and loses 10 (p 0.1): at risk 0.01 its level is 0.01 / 0.3 = 0.033
+    for seed, opt, guard in ((0, 62.0, {"gain_lower_bound": 0.05, "p_value": 0.15, "n_heldout": 50, "disagreement": 0.02}),
+                             (1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.10, "n_heldout": 50, "disagreement": 0.30})):
+        runs += [_run("digits", seed, m, a) for m, a in anchors.items()]
+        runs.append(_run("digits", seed, "pseudolabel_keep", opt, guard))
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    _load().main([str(path), "--levels", "0.2", "--risks", "none,0.01,0.002"])
+    rows = _rows(capsys.readouterr().out)
+    assert rows["0.2"] == ["2/2", "-4.00", "-4.00", "1", "-5.00"]  # (62 + 50) / 2 = 56
+    assert rows["0.2, risk 0.01"] == ["1/2", "+1.00", "+1.00", "0", "+0.00"]  # seed 0 only: level min(0.2, 0.5) = 0.2
+    assert rows["0.2, risk 0.002"] == ["0/2", "+0.00", "+0.00", "0", "-1.00"]  # seed 0's level 0.1 < 0.15 too
+
+
+def test_replay_risks_need_the_recorded_disagreement(tmp_path):
+    import pytest
+
+    runs = [_run("digits", 0, "supervised_tuned", 60.0),
+            _run("digits", 0, "pseudolabel_keep", 62.0, {"gain_lower_bound": 0.05, "p_value": 0.15, "n_heldout": 50})]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    with pytest.raises(SystemExit, match="needs extras.guard.disagreement"):
+        _load().main([str(path), "--risks", "0.01"])

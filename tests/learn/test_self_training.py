@@ -430,3 +430,36 @@ def test_pool_class_mix_changes_nothing_when_labels_follow_the_data():
         b = SelfTrainer(guard_class_mix="labeled", random_state=0).fit(X, ys)
     assert np.allclose(a.guard_["pool_prior"], np.bincount(y) / len(y), atol=0.06)
     assert abs(a.guard_["gain_at_pool_mix"] - b.guard_["gain"]) < 0.05
+
+
+def test_guard_risk_measures_how_many_unlabeled_predictions_the_option_changes():
+    # δ is the share of unlabeled rows where the kept option's class differs from the floor's — the
+    # floor being the reference tuned model on the labeled rows — so the most keeping it can cost
+    X, ys, _ = moons(0, labeled_per_class=25)
+    model = SelfTrainer(fallback=False, random_state=0).fit(X, ys)
+    lab, pool = ys >= 0, ys < 0
+    floor = TunedLogisticRegression(random_state=0).fit(X[lab], ys[lab])
+    g = model.guard_
+    assert g["disagreement"] == pytest.approx((model.predict(X[pool]) != floor.predict(X[pool])).mean())
+    assert 0.02 < g["disagreement"] < 0.5  # the graph option bends the floor's line around the moons
+    assert g["risk"] is None and g["level"] == g["alpha"]
+
+
+def test_guard_risk_lowers_the_level_to_what_a_wrong_keep_could_cost():
+    # known answer at the boundary: the option is kept at level min(alpha, risk / δ), so with its
+    # own p-value and δ a risk just above p·δ keeps it and one just below falls back
+    X, ys, _ = moons(0, labeled_per_class=25)
+    base = SelfTrainer(random_state=0).fit(X, ys)
+    g = base.guard_
+    assert not base.fallback_ and g["p_value"] <= g["alpha"]
+    bound = g["p_value"] * g["disagreement"]
+    kept = SelfTrainer(guard_risk=bound * 1.05, random_state=0).fit(X, ys)
+    assert not kept.fallback_ and kept.guard_["level"] == pytest.approx(min(g["alpha"], bound * 1.05 / g["disagreement"]))
+    with pytest.warns(UserWarning, match=r"needed <= [0-9.e-]+: the option changes [0-9.]+% of the unlabeled rows' predictions"):
+        refused = SelfTrainer(guard_risk=bound * 0.95, random_state=0).fit(X, ys)
+    assert refused.fallback_ and refused.guard_["level"] < refused.guard_["p_value"]
+    # the same option and the same evidence: only the level moved
+    assert refused.guard_["p_value"] == g["p_value"] and refused.guard_["disagreement"] == g["disagreement"]
+    for bad in (0, -0.1, 1.5, "1%"):
+        with pytest.raises(ValueError, match=r"guard_risk must be None or a number in \(0, 1\]"):
+            SelfTrainer(guard_risk=bad).fit(X, ys)
