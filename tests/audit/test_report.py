@@ -93,6 +93,17 @@ def test_chosen_configuration_is_at_the_top():
     assert "<h2>Configurations compared</h2>" in html and html.index("Configurations compared") < html.index("<h2>Plots")
 
 
+def test_the_decision_box_gives_the_level_and_the_share_of_predictions_changed():
+    rec = record()
+    rec.decision.update(level=0.0278, disagreement=0.18)
+    import html
+
+    top = render_report(rec)
+    top = html.unescape(top[: top.index("<span class='kpi'>")])
+    assert ("sign-flip max-T test), needed ≤ 0.028; the chosen option's class differs from the supervised model's on "
+            "18.0% of the unlabeled rows (the most keeping it can change accuracy)") in top
+
+
 def test_fallback_box_gives_the_numbers_and_the_way_to_keep_self_training():
     html = render_report(record(fallback=True))
     top = html[: html.index("<span class='kpi'>")]

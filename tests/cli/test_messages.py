@@ -190,3 +190,15 @@ def test_an_interrupt_that_surfaces_as_another_error_still_exits_130():
         with pytest.raises(typer.Exit) as exc:
             func()
         assert exc.value.exit_code == code, func.__name__
+
+
+def test_fallback_message_says_how_guard_risk_lowered_the_level():
+    g = {"heldout_accuracy": 0.95, "supervised_heldout_accuracy": 0.825, "p_value": 0.05, "n_heldout": 40,
+         "gain_lower_bound": 0.07, "z": 0.5, "n_options": 11, "alpha": 0.2, "risk": 0.005, "disagreement": 0.18,
+         "level": 0.005 / 0.18}
+    msg = fallback_message(SimpleNamespace(guard_=g))
+    assert ("p=0.05 over 11 options (needed <= 0.0278: the option changes 18.0% of the unlabeled rows' predictions, "
+            "and a wrong keep may cost at most 0.5 point(s) in expectation)") in msg
+    # when the level stayed at alpha there is nothing to explain
+    g.update(disagreement=0.01, level=0.2)
+    assert "(needed <= 0.2)" in fallback_message(SimpleNamespace(guard_=g))

@@ -343,6 +343,12 @@ def _chosen_html(rec: AuditRecord) -> str:
             numbers += f", p={_num(p):.2g} that the chosen option beats supervised-only"
             if d.get("n_options"):
                 numbers += f", corrected for all {int(_num(d['n_options']))} options compared (sign-flip max-T test)"
+            level = _num(d.get("level"))
+            if np.isfinite(level):
+                numbers += f", needed ≤ {level:.2g}"
+        if np.isfinite(_num(d.get("disagreement"))):
+            numbers += (f"; the chosen option's class differs from the supervised model's on "
+                        f"{_num(d['disagreement']):.1%} of the unlabeled rows (the most keeping it can change accuracy)")
     elif acc is not None and np.isfinite(_num(acc)):
         numbers = f"held-out accuracy {_num(acc):.3f}" + (f" (n={int(n)})" if n is not None else "")
     chosen = "–" if rec.chosen_step is None else str(rec.chosen_step)

@@ -396,10 +396,24 @@ def fallback_message(model: SelfTrainer) -> str:
         numbers += f", gain lower bound {_f(g['gain_lower_bound']):+.3f} at z={_f(g.get('z')):g}"
     if np.isfinite(_f(g.get("p_value"))):
         numbers += (f", p={_f(g['p_value']):.3g} over {int(g.get('n_options', 0))} options "
-                    f"(needed <= {_f(g.get('alpha')):g})")
+                    f"(needed <= {_level(g):.3g}{_risk_text(g)})")
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
             "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
             "pass --no-fallback to keep self-training")
+
+
+def _level(g: dict) -> float:
+    """The level the guard's p-value was held to (``guard_alpha``, or lower with ``guard_risk``)."""
+    level = _f(g.get("level"))
+    return level if np.isfinite(level) else _f(g.get("alpha"))
+
+
+def _risk_text(g: dict) -> str:
+    """Why the level is below ``guard_alpha``, when ``guard_risk`` lowered it."""
+    if g.get("risk") is None or not _level(g) < _f(g.get("alpha")):
+        return ""
+    return (f": the option changes {_f(g.get('disagreement')):.1%} of the unlabeled rows' predictions, and a wrong keep "
+            f"may cost at most {100 * _f(g['risk']):g} point(s) in expectation")
 
 
 def _pool_mix_text(g: dict) -> str:
@@ -571,8 +585,12 @@ def print_summary(out: Path, model: SelfTrainer, inputs: Inputs, result: RunResu
                   f"n={g.get('n_heldout')}{_pool_mix_text(g)})")
     if np.isfinite(_f(g.get("p_value"))):
         t.add_row("how sure", f"p = {_f(g['p_value']):.3g} that the chosen option beats supervised only, over "
-                  f"{int(g.get('n_options', 0))} options compared (kept when ≤ {_f(g.get('alpha')):g} and the gain "
+                  f"{int(g.get('n_options', 0))} options compared (kept when ≤ {_level(g):.3g}{_risk_text(g)}, and the gain "
                   f"lower bound {_f(g.get('gain_lower_bound')):+.3f} > 0)")
+    if np.isfinite(_f(g.get("disagreement"))):
+        which = "the best self-training option (not kept)" if model.fallback_ else "the chosen option"
+        t.add_row("predictions changed", f"{_f(g['disagreement']):.1%} of the unlabeled rows: where {which} predicts another "
+                  "class than the supervised model (the most keeping it can change accuracy)")
     t.add_row("accepted pseudo-labels", f"{summary['accepted']:,} / {summary['n']:,} ({summary['coverage']:.1%})")
     if heldout:
         t.add_row("est. pseudo-label precision", escape(precision_text(heldout["n_correct"], heldout["n_accepted"]))
