@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
                          "kept (a rule that asks for more evidence on small label sets); one table row per level and minimum")
     ap.add_argument("--risks", default="none",
                     help="comma-separated guard_risk values (none = off): the level is min(alpha, risk / disagreement)")
+    ap.add_argument("--rank", action="store_true",
+                    help="print the rows sorted by mean gain over the best anchor, to three decimals, safe rows "
+                         "(no cell below -1 vs the floor) first: how a rule picks among settings")
     ap.add_argument("--by-group", action="store_true",
                     help="also one table per development group present (tune, confirm, confirm2, ...)")
     ap.add_argument("--ceiling", action="store_true",
@@ -79,15 +82,15 @@ def main(argv: list[str] | None = None) -> None:
     for name, part in parts:
         if part:
             _table(name, part, acc, guard, method, anchors, levels, args.ceiling,
-                   [int(m) for m in args.min_heldout.split(",")], risks)
+                   [int(m) for m in args.min_heldout.split(",")], risks, args.rank)
 
 
 def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: list, levels: list, ceiling: bool,
-           minimums: list[int], risks: list | None = None) -> None:
+           minimums: list[int], risks: list | None = None, rank: bool = False) -> None:
     cells = sorted({k[:2] for k in keys})
     print(f"\n{name} — {method}: {len(keys)} runs in {len(cells)} cells; anchors: {', '.join(anchors)}")
-    print("| level α | kept | mean vs floor | worst cell vs floor | cells < −1 vs floor | mean vs best anchor |")
-    print("|---|---|---|---|---|---|")
+    lines: list[tuple] = []
+
     def row(label: str, kept: int, per_cell: dict) -> None:
         vs_floor, vs_best = [], []
         for c in cells:
@@ -97,8 +100,7 @@ def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: 
             best = max(float(np.mean([acc[a][k] for k in seeds if k in acc[a]])) for a in anchors
                        if all(k in acc[a] for k in seeds))
             vs_best.append(ours - best)
-        print(f"| {label} | {kept}/{len(keys)} | {np.mean(vs_floor):+.2f} | {min(vs_floor):+.2f} | "
-              f"{sum(v < -1 for v in vs_floor)} | {np.mean(vs_best):+.2f} |")
+        lines.append((label, kept, float(np.mean(vs_floor)), min(vs_floor), sum(v < -1 for v in vs_floor), float(np.mean(vs_best))))
 
     for risk in risks or [None]:
         if risk is not None and any(guard[k].get("disagreement") is None for k in keys):
@@ -124,6 +126,13 @@ def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: 
         for k in keys:
             per_cell[k[:2]].append(max(acc[method][k], acc["supervised_tuned"][k]))
         row("ceiling (test-split oracle)", sum(acc[method][k] > acc["supervised_tuned"][k] for k in keys), per_cell)
+    if rank:
+        lines = sorted((x for x in lines if not x[0].startswith("ceiling")), key=lambda x: (x[4] > 0, -x[5]))
+    print("| level α | kept | mean vs floor | worst cell vs floor | cells < −1 vs floor | mean vs best anchor |")
+    print("|---|---|---|---|---|---|")
+    for label, kept, mean_floor, worst, below, mean_best in lines:
+        print(f"| {label} | {kept}/{len(keys)} | {mean_floor:+.2f} | {worst:+.2f} | {below} | "
+              + (f"{mean_best:+.3f} |" if rank else f"{mean_best:+.2f} |"))
 
 if __name__ == "__main__":
     main()

@@ -79,3 +79,20 @@ def test_replay_risks_need_the_recorded_disagreement(tmp_path):
     path.write_text(json.dumps({"runs": runs}))
     with pytest.raises(SystemExit, match="needs extras.guard.disagreement"):
         _load().main([str(path), "--risks", "0.01"])
+
+
+def test_replay_rank_sorts_safe_settings_by_mean_gain(tmp_path, capsys):
+    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
+    runs = []
+    for seed, opt, guard in ((0, 70.0, {"gain_lower_bound": 0.05, "p_value": 0.01, "n_heldout": 100}),
+                             (1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.15, "n_heldout": 8})):
+        runs += [_run("digits", seed, m, a) for m, a in anchors.items()]
+        runs.append(_run("digits", seed, "pseudolabel_keep", opt, guard))
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    _load().main([str(path), "--levels", "0.2,0.05", "--min-heldout", "0,30", "--rank"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "level" not in line]
+    # safe rows first, best mean gain first, three decimals; 0.2 with no minimum keeps the loss (cell at +0.00 vs
+    # the floor: safe too, but a lower mean gain)
+    assert [line.split("|")[1].strip() for line in lines] == ["0.05", "0.2, n ≥ 30", "0.05, n ≥ 30", "0.2"]  # ties keep their order
+    assert lines[0].endswith("| +4.000 |") and lines[-1].endswith("| -1.000 |")

@@ -16,13 +16,14 @@ import pseudolabel
 
 @pytest.fixture(scope="module")
 def moons(tmp_path_factory, cli):
-    """Two moons (a kNN graph follows the arcs), 5 labels per class, fitted once for the module."""
+    """Two moons (a kNN graph follows the arcs), 15 labels per class (the default guard trusts no gain
+    judged on fewer than 30 labels), fitted once for the module."""
     tmp = tmp_path_factory.mktemp("moons")
     X, y = make_moons(n_samples=240, noise=0.06, random_state=0)
     rng = np.random.default_rng(0)
     lab = np.zeros(len(y), bool)
     for c in range(2):
-        lab[rng.choice(np.flatnonzero(y == c), 5, replace=False)] = True
+        lab[rng.choice(np.flatnonzero(y == c), 15, replace=False)] = True
     names = np.array(["ant", "bee"])
     # no noise column here: a random one-hot column makes the graph teacher lose the arcs (the guard
     # then keeps the supervised model), and this fixture is about a run where self-training is kept
@@ -47,7 +48,7 @@ def test_fit_writes_a_complete_run(moons):
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["status"] == "complete" and manifest["format"] == "pseudolabel-run"
     assert set(manifest["files"]) == {"pseudo_labels.parquet", "model.joblib", "metrics.json", "report.html"}
-    assert manifest["data"]["rows"] == 240 and manifest["data"]["labeled"] == 10
+    assert manifest["data"]["rows"] == 240 and manifest["data"]["labeled"] == 30
     assert len(manifest["data"]["sha256"]) == 64 and manifest["target"]["classes"] == ["ant", "bee"]
     assert {"pseudolabel", "scikit-learn", "numpy", "pandas"} <= set(manifest["versions"])
     assert manifest["config"]["target"] == "label" and manifest["config"]["seed"] == 0
@@ -74,7 +75,7 @@ def test_pseudo_label_table_follows_the_written_rule(moons):
 def test_metrics_and_report(moons):
     _, df, _, out, res = moons
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["labeled"] == 10 and metrics["unlabeled"] == 230 and metrics["classes"] == ["ant", "bee"]
+    assert metrics["labeled"] == 30 and metrics["unlabeled"] == 210 and metrics["classes"] == ["ant", "bee"]
     assert not metrics["fallback_to_supervised"] and metrics["decision"] is None
     h = metrics["heldout"]
     assert 0 <= h["precision"] <= 1 and h["n_accepted"] > 0 and h["precision_ci95"][0] <= h["precision"] <= h["precision_ci95"][1]

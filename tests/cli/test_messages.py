@@ -202,3 +202,13 @@ def test_fallback_message_says_how_guard_risk_lowered_the_level():
     # when the level stayed at alpha there is nothing to explain
     g.update(disagreement=0.01, level=0.2)
     assert "(needed <= 0.2)" in fallback_message(SimpleNamespace(guard_=g))
+
+
+def test_fallback_message_says_when_there_were_too_few_labels_to_judge():
+    g = {"heldout_accuracy": 1.0, "supervised_heldout_accuracy": 0.7, "p_value": 0.13, "n_heldout": 10, "min_heldout": 30,
+         "gain_lower_bound": 0.22, "z": 0.5, "n_options": 9, "alpha": 0.3}
+    msg = fallback_message(SimpleNamespace(guard_=g))
+    assert msg.startswith("only 10 labeled rows could be held out, fewer than the 30 a gain is trusted on (held-out 1.000 vs 0.700")
+    assert msg.endswith("label more rows, or pass --no-fallback to keep self-training")
+    g["n_heldout"] = 30
+    assert fallback_message(SimpleNamespace(guard_=g)).startswith("self-training was not clearly better")

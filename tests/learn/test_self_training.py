@@ -142,8 +142,8 @@ def moons(seed, n=600, labeled_per_class=5):
 
 
 def test_auto_runs_candidates_on_the_same_folds_and_keeps_the_best():
-    X, ys, _ = moons(0)
-    model = SelfTrainer(random_state=0).fit(X, ys)
+    X, ys, _ = moons(0)  # 10 labels: the default guard would keep the floor; this is about the candidates
+    model = SelfTrainer(fallback=False, random_state=0).fit(X, ys)
     assert [c["teacher"] for c in model.candidates_] == ["graph", "self"]
     chosen = [c for c in model.candidates_ if c["chosen"]]
     assert len(chosen) == 1
@@ -442,7 +442,7 @@ def test_guard_risk_measures_how_many_unlabeled_predictions_the_option_changes()
     g = model.guard_
     assert g["disagreement"] == pytest.approx((model.predict(X[pool]) != floor.predict(X[pool])).mean())
     assert 0.02 < g["disagreement"] < 0.5  # the graph option bends the floor's line around the moons
-    assert g["risk"] is None and g["level"] == g["alpha"]
+    assert g["risk"] == 0.02 and g["level"] == pytest.approx(min(g["alpha"], 0.02 / g["disagreement"]))
 
 
 def test_guard_risk_lowers_the_level_to_what_a_wrong_keep_could_cost():
@@ -463,3 +463,21 @@ def test_guard_risk_lowers_the_level_to_what_a_wrong_keep_could_cost():
     for bad in (0, -0.1, 1.5, "1%"):
         with pytest.raises(ValueError, match=r"guard_risk must be None or a number in \(0, 1\]"):
             SelfTrainer(guard_risk=bad).fit(X, ys)
+
+
+def test_guard_min_heldout_keeps_the_floor_below_that_many_labels():
+    # known answer: the same fit, kept when 50 held-out labels are enough and refused when 51 are needed
+    X, ys, _ = moons(0, labeled_per_class=25)
+    kept = SelfTrainer(guard_min_heldout=50, random_state=0).fit(X, ys)
+    assert not kept.fallback_ and kept.guard_["n_heldout"] == 50 and kept.guard_["min_heldout"] == 50
+    with pytest.warns(UserWarning, match=r"only 50 labeled rows could be held out, fewer than the 51 a gain is trusted on "
+                                         r"\(label more rows, or pass guard_min_heldout=0"):
+        refused = SelfTrainer(guard_min_heldout=51, random_state=0).fit(X, ys)
+    assert refused.fallback_ and refused.guard_["p_value"] == kept.guard_["p_value"]  # the same evidence
+    # the default asks for 30: ten labels never decide on their own, whatever the test says
+    few_X, few_y, _ = moons(0)
+    with pytest.warns(UserWarning, match="only 10 labeled rows could be held out, fewer than the 30"):
+        assert SelfTrainer(random_state=0).fit(few_X, few_y).fallback_
+    for bad in (-1, 2.5, True, "30"):
+        with pytest.raises(ValueError, match="guard_min_heldout must be a whole number >= 0"):
+            SelfTrainer(guard_min_heldout=bad).fit(X, ys)

@@ -397,6 +397,11 @@ def fallback_message(model: SelfTrainer) -> str:
     if np.isfinite(_f(g.get("p_value"))):
         numbers += (f", p={_f(g['p_value']):.3g} over {int(g.get('n_options', 0))} options "
                     f"(needed <= {_level(g):.3g}{_risk_text(g)})")
+    n, least = g.get("n_heldout"), g.get("min_heldout")
+    if n is not None and least is not None and n < least:
+        return (f"only {int(n)} labeled rows could be held out, fewer than the {int(least)} a gain is trusted on "
+                f"({numbers}), so the run keeps the supervised model and accepts no pseudo-label (pseudo_labels.parquet "
+                "has its predictions in `prediction`); label more rows, or pass --no-fallback to keep self-training")
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
             "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
             "pass --no-fallback to keep self-training")

@@ -31,12 +31,14 @@ a one-option bound by chance (the winner's curse), the max-T test asks how often
 of them would look this good if none helped. By default (``guard_class_mix="both"``) both must also
 hold with every held-out row weighed to the unlabeled rows' estimated class mix: labels drawn
 "k of each" from skewed data otherwise reward options that trade majority-class accuracy for
-minority recall. Otherwise the supervised floor is returned (``fallback_``; ``fallback=False``
-keeps the best option anyway). With the default student the floor is the reference
+minority recall. The level is lowered to ``guard_risk / δ`` for an option that changes a share
+``δ`` of the unlabeled rows' predictions (so a wrong keep costs at most ``guard_risk`` in
+expectation), and no option judged on fewer than ``guard_min_heldout`` labels is kept. Otherwise
+the supervised floor is returned (``fallback_``; ``fallback=False`` keeps the best option anyway). With the default student the floor is the reference
 :class:`~pseudolabel.ops.estimators.TunedLogisticRegression` itself, so a fallback is never below
 it. ``z`` and the candidate list were chosen on the development suite's tune group,
-``guard_alpha`` and ``guard_class_mix`` on an extended tune group (BENCHMARKS.md, "What shaped the
-default").
+``guard_class_mix``, ``guard_alpha``, ``guard_risk`` and ``guard_min_heldout`` on an extended tune
+group (BENCHMARKS.md, "What shaped the default").
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from pseudolabel.learn.defaults import (
     GUARD_CLASS_MIXES,
     GUARD_METRIC,
     GUARD_METRICS,
+    GUARD_MIN_HELDOUT,
     GUARD_POOL_PRIOR,
     GUARD_POOL_PRIORS,
     GUARD_RISK,
@@ -256,6 +259,10 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         of a wrong keep is at most ``guard_risk`` — an option that rewrites a fifth of the
         predictions needs far stronger evidence than one that touches 2% of them. ``None`` keeps
         ``guard_alpha`` whatever ``δ``.
+    guard_min_heldout : never keep self-training judged on fewer held-out labeled rows (every
+        labeled row is held out once, so this is the number of labels): below it a test cannot
+        tell a real gain from a lucky draw of a few rows, and a wrong keep on a small table costs
+        5–25 points. 0 lets the test decide at any size.
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
         :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
@@ -291,6 +298,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         guard_class_mix: str = GUARD_CLASS_MIX,
         guard_pool_prior: str = GUARD_POOL_PRIOR,
         guard_risk: float | None = GUARD_RISK,
+        guard_min_heldout: int = GUARD_MIN_HELDOUT,
         unlabeled=-1,
         encoder="auto",
         threads: int | None = 1,
@@ -315,6 +323,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         self.guard_class_mix = guard_class_mix
         self.guard_pool_prior = guard_pool_prior
         self.guard_risk = guard_risk
+        self.guard_min_heldout = guard_min_heldout
         self.unlabeled = unlabeled
         self.encoder = encoder
         self.threads = threads
@@ -415,6 +424,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"guard_pool_prior must be one of {', '.join(GUARD_POOL_PRIORS)}, got {self.guard_pool_prior!r}")
         if self.guard_risk is not None and not (isinstance(self.guard_risk, (int, float)) and 0 < self.guard_risk <= 1):
             raise ValueError(f"guard_risk must be None or a number in (0, 1] (0.01 = one point of accuracy), got {self.guard_risk!r}")
+        if isinstance(self.guard_min_heldout, bool) or not isinstance(self.guard_min_heldout, (int, np.integer)) or self.guard_min_heldout < 0:
+            raise ValueError(f"guard_min_heldout must be a whole number >= 0 (held-out labeled rows), got {self.guard_min_heldout!r}")
         self.classes_ = classes
         lab, pool = np.flatnonzero(y_enc >= 0), np.flatnonzero(y_enc < 0)
         # the default student's input: numeric columns standardised on every row, 0/1 columns as is
@@ -668,12 +679,12 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 p_value = max(p_value, p_pool)
             disagreement = self._disagreement(best, floor, X, Xs, pool)
             level = self._level(disagreement)
-            keep = (best.score > 0 and p_value <= level) or not self.fallback
+            keep = (best.score > 0 and p_value <= level and len(best.diff) >= self.guard_min_heldout) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked
             best, keep, disagreement, level = options[0], True, float("nan"), float("nan")
         run = runs[best.candidate]
         guard = self._guard_summary(best, floor, y_oof, p_value, n_options, p_pool)
-        guard.update(disagreement=disagreement, level=level, risk=self.guard_risk)
+        guard.update(disagreement=disagreement, level=level, risk=self.guard_risk, min_heldout=int(self.guard_min_heldout))
         fitted = {
             "estimator": best.student,
             "teacher": best.teacher,
@@ -691,7 +702,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         }
         if not keep:
             warnings.warn(
-                f"self-training was not clearly better than supervised-only training on the {guard['n_heldout']} held-out "
+                f"{_few_note(guard)}self-training was not clearly better than supervised-only training on the {guard['n_heldout']} held-out "
                 f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f}"
                 f"{_mix_note(guard)} (gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
                 f"{guard['n_options']} options, needed <= {level:.3g}{_level_note(guard)}); returning the supervised model. "
@@ -955,6 +966,15 @@ def _lower_bound(d: np.ndarray, z: float) -> float:
     n = len(d)
     se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
     return float(d.mean()) - z * se
+
+
+def _few_note(guard: dict) -> str:
+    """Why no gain could be trusted, when there were fewer held-out labels than ``guard_min_heldout``."""
+    n, least = guard.get("n_heldout", 0), guard.get("min_heldout", 0)
+    if not n < least:
+        return ""
+    return (f"only {n} labeled rows could be held out, fewer than the {least} a gain is trusted on (label more rows, "
+            "or pass guard_min_heldout=0 to let the test decide); ")
 
 
 def _level_note(guard: dict) -> str:
