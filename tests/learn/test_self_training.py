@@ -460,7 +460,7 @@ def test_guard_risk_lowers_the_level_to_what_a_wrong_keep_could_cost():
     assert refused.fallback_ and refused.guard_["level"] < refused.guard_["p_value"]
     # the same option and the same evidence: only the level moved
     assert refused.guard_["p_value"] == g["p_value"] and refused.guard_["disagreement"] == g["disagreement"]
-    for bad in (0, -0.1, 1.5, "1%"):
+    for bad in (0, -0.1, 1.5, "1%", True):
         with pytest.raises(ValueError, match=r"guard_risk must be None or a number in \(0, 1\]"):
             SelfTrainer(guard_risk=bad).fit(X, ys)
 

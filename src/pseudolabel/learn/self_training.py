@@ -34,7 +34,8 @@ hold with every held-out row weighed to the unlabeled rows' estimated class mix:
 minority recall. The level is lowered to ``guard_risk / δ`` for an option that changes a share
 ``δ`` of the unlabeled rows' predictions (so a wrong keep costs at most ``guard_risk`` in
 expectation), and no option judged on fewer than ``guard_min_heldout`` labels is kept. Otherwise
-the supervised floor is returned (``fallback_``; ``fallback=False`` keeps the best option anyway). With the default student the floor is the reference
+the supervised floor is returned (``fallback_``; ``fallback=False`` keeps the best option anyway).
+With the default student the floor is the reference
 :class:`~pseudolabel.ops.estimators.TunedLogisticRegression` itself, so a fallback is never below
 it. ``z`` and the candidate list were chosen on the development suite's tune group,
 ``guard_class_mix``, ``guard_alpha``, ``guard_risk`` and ``guard_min_heldout`` on an extended tune
@@ -46,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import numbers
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -422,7 +424,8 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"guard_class_mix must be one of {', '.join(GUARD_CLASS_MIXES)}, got {self.guard_class_mix!r}")
         if self.guard_pool_prior not in GUARD_POOL_PRIORS:
             raise ValueError(f"guard_pool_prior must be one of {', '.join(GUARD_POOL_PRIORS)}, got {self.guard_pool_prior!r}")
-        if self.guard_risk is not None and not (isinstance(self.guard_risk, (int, float)) and 0 < self.guard_risk <= 1):
+        if self.guard_risk is not None and (isinstance(self.guard_risk, bool) or not isinstance(self.guard_risk, numbers.Real)
+                                            or not 0 < self.guard_risk <= 1):
             raise ValueError(f"guard_risk must be None or a number in (0, 1] (0.01 = one point of accuracy), got {self.guard_risk!r}")
         if isinstance(self.guard_min_heldout, bool) or not isinstance(self.guard_min_heldout, (int, np.integer)) or self.guard_min_heldout < 0:
             raise ValueError(f"guard_min_heldout must be a whole number >= 0 (held-out labeled rows), got {self.guard_min_heldout!r}")
