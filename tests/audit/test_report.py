@@ -104,6 +104,15 @@ def test_the_decision_box_gives_the_level_and_the_share_of_predictions_changed()
             "18.0% of the unlabeled rows (the most keeping it can change accuracy)") in top
 
 
+def test_fallback_box_says_when_there_were_too_few_labels_to_judge():
+    rec = record(fallback=True)  # 7 held-out rows
+    rec.decision.update(min_heldout=30)
+    top = render_report(rec)
+    assert "Only 7 labeled rows could be held out, fewer than the 30 a gain is trusted on; label more rows." in top
+    rec.decision.update(min_heldout=0)
+    assert "could be held out" not in render_report(rec)
+
+
 def test_fallback_box_gives_the_numbers_and_the_way_to_keep_self_training():
     html = render_report(record(fallback=True))
     top = html[: html.index("<span class='kpi'>")]

@@ -354,7 +354,11 @@ def _chosen_html(rec: AuditRecord) -> str:
     chosen = "–" if rec.chosen_step is None else str(rec.chosen_step)
     if d.get("fallback", False):
         verdict = "worse than" if _num(acc) < _num(sup) else "no better than" if _num(acc) == _num(sup) else "not clearly better than"
-        text = (f"<b>Model returned: supervised only.</b> Self-training (best configuration: {html.escape(cfg)}) was "
+        few = ""
+        if n is not None and _num(n) < _num(d.get("min_heldout")):
+            few = (f"Only {int(_num(n))} labeled rows could be held out, fewer than the {int(_num(d['min_heldout']))} a "
+                   "gain is trusted on; label more rows. ")
+        text = (f"<b>Model returned: supervised only.</b> {few}Self-training (best configuration: {html.escape(cfg)}) was "
                 f"{verdict} supervised-only training ({html.escape(numbers)}), so the supervised model was kept and "
                 "no pseudo-label was accepted. <code>fallback=False</code> (CLI: <code>--no-fallback</code>) keeps "
                 "self-training.")
