@@ -100,8 +100,10 @@ def test_the_decision_box_gives_the_level_and_the_share_of_predictions_changed()
 
     top = render_report(rec)
     top = html.unescape(top[: top.index("<span class='kpi'>")])
-    assert ("sign-flip max-T test), needed ≤ 0.028; the chosen option's class differs from the supervised model's on "
-            "18.0% of the unlabeled rows (the most keeping it can change accuracy)") in top
+    assert ("sign-flip max-T test), needed ≤ 0.0278; the chosen option predicts another class than the supervised model "
+            "on 18.0% of the unlabeled rows (the most keeping it can change accuracy)") in top
+    rec.decision.update(fallback=True)
+    assert "the best self-training option (not kept) predicts another class" in html.unescape(render_report(rec))
 
 
 def test_fallback_box_says_when_there_were_too_few_labels_to_judge():

@@ -198,7 +198,7 @@ def test_fallback_message_says_how_guard_risk_lowered_the_level():
          "level": 0.005 / 0.18}
     msg = fallback_message(SimpleNamespace(guard_=g))
     assert ("p=0.05 over 11 options (needed <= 0.0278: the option changes 18.0% of the unlabeled rows' predictions, "
-            "and a wrong keep may cost at most 0.5 point(s) in expectation)") in msg
+            "so the expected loss from keeping a useless option stays within 0.5 point(s))") in msg
     # when the level stayed at alpha there is nothing to explain
     g.update(disagreement=0.01, level=0.2)
     assert "(needed <= 0.2)" in fallback_message(SimpleNamespace(guard_=g))
@@ -210,5 +210,14 @@ def test_fallback_message_says_when_there_were_too_few_labels_to_judge():
     msg = fallback_message(SimpleNamespace(guard_=g))
     assert msg.startswith("only 10 labeled rows could be held out, fewer than the 30 a gain is trusted on (held-out 1.000 vs 0.700")
     assert msg.endswith("label more rows, or pass --no-fallback to keep self-training")
+    # the test itself passed (p 0.13 <= 0.3, bound > 0): only the number of labels refused it
+    assert "; self-training looked better, but on too few labels to trust, so the run keeps" in msg
+    assert "looked better" not in fallback_message(SimpleNamespace(guard_={**g, "p_value": 0.5}))
+    # no fold at all (a class with one label): no numbers to show, and why
+    none = fallback_message(SimpleNamespace(guard_={"heldout_accuracy": float("nan"), "supervised_heldout_accuracy": float("nan"),
+                                                     "p_value": float("nan"), "n_heldout": 0, "min_heldout": 30}))
+    assert none.startswith("only 0 labeled rows could be held out, fewer than the 30 a gain is trusted on (no held-out rows: "
+                           "a class has a single label)") and "nan" not in none
+
     g["n_heldout"] = 30
     assert fallback_message(SimpleNamespace(guard_=g)).startswith("self-training was not clearly better")

@@ -474,10 +474,23 @@ def test_guard_min_heldout_keeps_the_floor_below_that_many_labels():
                                          r"\(label more rows, or pass guard_min_heldout=0"):
         refused = SelfTrainer(guard_min_heldout=51, random_state=0).fit(X, ys)
     assert refused.fallback_ and refused.guard_["p_value"] == kept.guard_["p_value"]  # the same evidence
-    # the default asks for 30: ten labels never decide on their own, whatever the test says
+    # the default asks for 30: ten labels never decide on their own, even when the test (here switched
+    # off: level 1, no risk) would keep the option
     few_X, few_y, _ = moons(0)
-    with pytest.warns(UserWarning, match="only 10 labeled rows could be held out, fewer than the 30"):
-        assert SelfTrainer(random_state=0).fit(few_X, few_y).fallback_
+    test_only = SelfTrainer(guard_alpha=1.0, guard_risk=None, guard_min_heldout=0, random_state=0).fit(few_X, few_y)
+    assert not test_only.fallback_
+    with pytest.warns(UserWarning, match="only 10 labeled rows could be held out, fewer than the 30 .* self-training looked "
+                                         "better than supervised-only training, but on too few labels to trust"):
+        assert SelfTrainer(guard_alpha=1.0, guard_risk=None, random_state=0).fit(few_X, few_y).fallback_
+    # a class with a single label: no fold, no held-out row — the supervised model, unless the minimum is 0 or cv is off
+    one = few_y.copy()
+    one[np.flatnonzero(one == 0)[1:]] = -1
+    with pytest.warns(UserWarning, match="no labeled row could be held out, so no gain can be trusted"):
+        assert SelfTrainer(random_state=0).fit(few_X, one).fallback_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not SelfTrainer(guard_min_heldout=0, random_state=0).fit(few_X, one).fallback_
+        assert not SelfTrainer(cv=None, random_state=0).fit(few_X, one).fallback_
     for bad in (-1, 2.5, True, "30"):
         with pytest.raises(ValueError, match="guard_min_heldout must be a whole number >= 0"):
             SelfTrainer(guard_min_heldout=bad).fit(X, ys)

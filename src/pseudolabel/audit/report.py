@@ -340,14 +340,15 @@ def _chosen_html(rec: AuditRecord) -> str:
         if lb is not None and np.isfinite(_num(lb)):
             numbers += f", gain lower bound {_num(lb):+.3f} (mean paired gain − {_num(d.get('z')):g} standard errors)"
         if p is not None and np.isfinite(_num(p)):
-            numbers += f", p={_num(p):.2g} that the chosen option beats supervised-only"
+            numbers += f", p={_num(p):.3g} that the chosen option beats supervised-only"
             if d.get("n_options"):
                 numbers += f", corrected for all {int(_num(d['n_options']))} options compared (sign-flip max-T test)"
             level = _num(d.get("level"))
             if np.isfinite(level):
-                numbers += f", needed ≤ {level:.2g}"
+                numbers += f", needed ≤ {level:.3g}"
         if np.isfinite(_num(d.get("disagreement"))):
-            numbers += (f"; the chosen option's class differs from the supervised model's on "
+            which = "the best self-training option (not kept)" if d.get("fallback", False) else "the chosen option"
+            numbers += (f"; {which} predicts another class than the supervised model on "
                         f"{_num(d['disagreement']):.1%} of the unlabeled rows (the most keeping it can change accuracy)")
     elif acc is not None and np.isfinite(_num(acc)):
         numbers = f"held-out accuracy {_num(acc):.3f}" + (f" (n={int(n)})" if n is not None else "")
@@ -358,8 +359,11 @@ def _chosen_html(rec: AuditRecord) -> str:
         if n is not None and _num(n) < _num(d.get("min_heldout")):
             few = (f"Only {int(_num(n))} labeled rows could be held out, fewer than the {int(_num(d['min_heldout']))} a "
                    "gain is trusted on; label more rows. ")
+            level = _num(d.get("level"))
+            if _num(d.get("gain_lower_bound")) > 0 and np.isfinite(level) and _num(p) <= level:
+                verdict = "better than (on too few labels to trust)"
         text = (f"<b>Model returned: supervised only.</b> {few}Self-training (best configuration: {html.escape(cfg)}) was "
-                f"{verdict} supervised-only training ({html.escape(numbers)}), so the supervised model was kept and "
+                f"{verdict} supervised-only training ({html.escape(numbers)}); the supervised model was kept and "
                 "no pseudo-label was accepted. <code>fallback=False</code> (CLI: <code>--no-fallback</code>) keeps "
                 "self-training.")
         return f"<div class='chosen warn'>{text}</div>"

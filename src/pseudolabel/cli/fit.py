@@ -388,8 +388,8 @@ def fallback_message(model: SelfTrainer) -> str:
     g = model.guard_ or {}
     acc, sup = _f(g.get("heldout_accuracy")), _f(g.get("supervised_heldout_accuracy"))
     verdict = "worse than" if acc < sup else "no better than" if acc == sup else "not clearly better than"
-    numbers = f"held-out {acc:.3f} vs {sup:.3f}"
-    if g.get("n_heldout") is not None:
+    numbers = f"held-out {acc:.3f} vs {sup:.3f}" if np.isfinite(acc) else "no held-out rows: a class has a single label"
+    if g.get("n_heldout") is not None and np.isfinite(acc):
         numbers += f", n={int(g['n_heldout'])}"
     numbers += _pool_mix_text(g)
     if np.isfinite(_f(g.get("gain_lower_bound"))):
@@ -399,8 +399,10 @@ def fallback_message(model: SelfTrainer) -> str:
                     f"(needed <= {_level(g):.3g}{_risk_text(g)})")
     n, least = g.get("n_heldout"), g.get("min_heldout")
     if n is not None and least is not None and n < least:
+        passed = _f(g.get("gain_lower_bound")) > 0 and _f(g.get("p_value")) <= _level(g)
+        looked = "; self-training looked better, but on too few labels to trust" if passed else ""
         return (f"only {int(n)} labeled rows could be held out, fewer than the {int(least)} a gain is trusted on "
-                f"({numbers}), so the run keeps the supervised model and accepts no pseudo-label (pseudo_labels.parquet "
+                f"({numbers}){looked}, so the run keeps the supervised model and accepts no pseudo-label (pseudo_labels.parquet "
                 "has its predictions in `prediction`); label more rows, or pass --no-fallback to keep self-training")
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
             "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
@@ -417,8 +419,8 @@ def _risk_text(g: dict) -> str:
     """Why the level is below ``guard_alpha``, when ``guard_risk`` lowered it."""
     if g.get("risk") is None or not _level(g) < _f(g.get("alpha")):
         return ""
-    return (f": the option changes {_f(g.get('disagreement')):.1%} of the unlabeled rows' predictions, and a wrong keep "
-            f"may cost at most {100 * _f(g['risk']):g} point(s) in expectation")
+    return (f": the option changes {_f(g.get('disagreement')):.1%} of the unlabeled rows' predictions, so the expected "
+            f"loss from keeping a useless option stays within {100 * _f(g['risk']):g} point(s)")
 
 
 def _pool_mix_text(g: dict) -> str:

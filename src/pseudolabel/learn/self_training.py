@@ -32,8 +32,8 @@ of them would look this good if none helped. By default (``guard_class_mix="both
 hold with every held-out row weighed to the unlabeled rows' estimated class mix: labels drawn
 "k of each" from skewed data otherwise reward options that trade majority-class accuracy for
 minority recall. The level is lowered to ``guard_risk / δ`` for an option that changes a share
-``δ`` of the unlabeled rows' predictions (so a wrong keep costs at most ``guard_risk`` in
-expectation), and no option judged on fewer than ``guard_min_heldout`` labels is kept. Otherwise
+``δ`` of the unlabeled rows' predictions (so the expected loss from keeping a useless option is
+at most ``guard_risk``), and no option judged on fewer than ``guard_min_heldout`` labels is kept. Otherwise
 the supervised floor is returned (``fallback_``; ``fallback=False`` keeps the best option anyway).
 With the default student the floor is the reference
 :class:`~pseudolabel.ops.estimators.TunedLogisticRegression` itself, so a fallback is never below
@@ -117,7 +117,9 @@ propagated labels, which beats a linear student where classes are not linearly s
 DISAGREE_ROWS = 10_000
 """Pool rows on which the chosen option and the floor are compared (``guard_risk``) at most (a
 random subset beyond it): the share of rows where they disagree then has a standard error under
-0.005, and the option's predictions cost one pass over 10^4 rows whatever the pool's size."""
+0.005, and the option's predictions cost one pass over 10^4 rows whatever the pool's size (the
+floor's too, unless the class-mix EM already predicted it on the pool). Measured on every fit with
+folds, so ``guard_`` records it even when it does not decide (``fallback=False``: the replays)."""
 
 PRIOR_ROWS = 100_000
 """Pool rows the class-mix EM reads at most (a random subset beyond it): a class share from 10^5
@@ -253,18 +255,19 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         ``"pool"`` / ``"both"``: ``"estimate"`` (EM on the floor's predictions, Saerens et al.
         2002) or ``"count"`` (the floor's predicted class shares, Forman 2008 — moves less, never
         overshoots).
-    guard_risk : the largest expected accuracy loss (a fraction: 0.01 = one point) a wrong keep may
-        cost. Keeping an option can change the accuracy by at most the share ``δ`` of unlabeled
-        rows on which it and the floor predict different classes (measured on the pool, no labels
-        needed), and a test at level ``t`` keeps an option that does not help with probability at
-        most ``t``; so the level becomes ``min(guard_alpha, guard_risk / δ)`` and the expected loss
-        of a wrong keep is at most ``guard_risk`` — an option that rewrites a fifth of the
-        predictions needs far stronger evidence than one that touches 2% of them. ``None`` keeps
-        ``guard_alpha`` whatever ``δ``.
+    guard_risk : the largest expected accuracy loss (a fraction: 0.01 = one point) from keeping an
+        option that does not help. Keeping an option can change the accuracy by at most the share
+        ``δ`` of unlabeled rows on which it and the floor predict different classes (measured on the
+        pool, no labels needed), and a test at level ``t`` keeps a useless option with probability
+        at most ``t``; so the level becomes ``min(guard_alpha, guard_risk / δ)`` and that expected
+        loss, ``t·δ``, is at most ``guard_risk`` (one wrong keep can still cost up to ``δ``) — an
+        option that rewrites a fifth of the predictions needs far stronger evidence than one that
+        touches 2% of them. ``None`` keeps ``guard_alpha`` whatever ``δ``.
     guard_min_heldout : never keep self-training judged on fewer held-out labeled rows (every
         labeled row is held out once, so this is the number of labels): below it a test cannot
         tell a real gain from a lucky draw of a few rows, and a wrong keep on a small table costs
-        5–25 points. 0 lets the test decide at any size.
+        5–25 points. Also applies when no fold could be drawn (a class with a single label); ``cv``
+        of ``None``/0/1 switches the whole decision off instead. 0 lets the test decide at any size.
     unlabeled : marker of unlabeled rows in ``y`` (missing values — None, NaN — always count).
     encoder : how a pandas DataFrame ``X`` becomes numbers: ``"auto"`` =
         :class:`~pseudolabel.data.tabular.TabularEncoder` (numeric columns imputed and standardised,
@@ -495,7 +498,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         n_folds = 0 if not self.cv or self.cv < 2 else int(min(self.cv, counts.min()))
         if self.cv and self.cv >= 2 and n_folds < 2:
             warnings.warn(
-                f"class {self.classes_[counts.argmin()]!r} has only {counts.min()} label(s): no held-out folds, so no "
+                f"class {np.asarray(self.classes_[counts.argmin()]).item()!r} has only {counts.min()} label(s): no held-out folds, so no "
                 "calibration, no choice between configurations and no supervised guard; label at least 2 rows per class",
                 UserWarning,
                 stacklevel=3,
@@ -682,9 +685,12 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 p_value = max(p_value, p_pool)
             disagreement = self._disagreement(best, floor, X, Xs, pool)
             level = self._level(disagreement)
-            keep = (best.score > 0 and p_value <= level and len(best.diff) >= self.guard_min_heldout) or not self.fallback
-        else:  # no folds: the first candidate's last round, unchecked
-            best, keep, disagreement, level = options[0], True, float("nan"), float("nan")
+            passed = best.score > 0 and p_value <= level
+            keep = (passed and len(best.diff) >= self.guard_min_heldout) or not self.fallback
+        else:  # no folds: the first candidate's last round, unchecked — unless labels were too few to fold
+            decided = bool(self.cv) and self.cv >= 2 and self.guard_min_heldout > 0
+            best, passed, disagreement, level = options[0], False, float("nan"), float("nan")
+            keep = not (decided and self.fallback)
         run = runs[best.candidate]
         guard = self._guard_summary(best, floor, y_oof, p_value, n_options, p_pool)
         guard.update(disagreement=disagreement, level=level, risk=self.guard_risk, min_heldout=int(self.guard_min_heldout))
@@ -704,16 +710,22 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
             "C": run.student_C,
         }
         if not keep:
-            warnings.warn(
-                f"{_few_note(guard)}self-training was not clearly better than supervised-only training on the {guard['n_heldout']} held-out "
-                f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f}"
-                f"{_mix_note(guard)} (gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
-                f"{guard['n_options']} options, needed <= {level:.3g}{_level_note(guard)}); returning the supervised model. "
-                "Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). Pass fallback=False to keep "
-                "self-training.",
-                UserWarning,
-                stacklevel=4,
-            )
+            if not scored:
+                message = (f"no labeled row could be held out, so no gain can be trusted (guard_min_heldout="
+                           f"{self.guard_min_heldout}); returning the supervised model. Label at least 2 rows per class, or "
+                           "pass guard_min_heldout=0 (or fallback=False) to keep self-training unchecked.")
+            else:
+                verdict = ("looked better than supervised-only training, but on too few labels to trust, on the" if passed
+                           else "was not clearly better than supervised-only training on the")
+                message = (
+                    f"{_few_note(guard)}self-training {verdict} {guard['n_heldout']} held-out "
+                    f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f}"
+                    f"{_mix_note(guard)} (gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
+                    f"{guard['n_options']} options, needed <= {level:.3g}{_level_note(guard)}); returning the supervised model. "
+                    "Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). Pass fallback=False to keep "
+                    "self-training."
+                )
+            warnings.warn(message, UserWarning, stacklevel=4)
             probs = self._floor_pool_probs(floor, X, Xs, pool, len(self.classes_))
             # the final model's probabilities; every row rejected (weight 0): nothing was trained on them
             record = selection_to_record(
@@ -734,18 +746,22 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         """Share of unlabeled rows (at most :data:`DISAGREE_ROWS`) on which the option's predicted
         class differs from the floor's: the most its accuracy can differ from the floor's there."""
         K = len(self.classes_)
-        floor_probs = self._floor_pool_probs(floor, X, Xs, pool, K)
         rows = np.arange(len(pool))
         if len(rows) > DISAGREE_ROWS:
             rows = np.sort(np.random.default_rng(_seed(self.random_state)).choice(len(rows), DISAGREE_ROWS, replace=False))
+        if floor.pool_probs is not None:
+            floor_probs = floor.pool_probs[rows]
+        else:
+            picked = (X if floor.raw else Xs)[pool[rows]]
+            floor_probs = expand_proba(floor.model.predict_proba(picked), floor.model.classes_, K)
         probs = expand_proba(best.student.predict_proba(Xs[pool[rows]]), best.student.classes_, K)
         if best.teacher is not None and best.beta > 0:
             probs = (1 - best.beta) * probs + best.beta * best.teacher.predict_proba(X[pool[rows]])
-        return float((probs.argmax(axis=1) != floor_probs[rows].argmax(axis=1)).mean())
+        return float((probs.argmax(axis=1) != floor_probs.argmax(axis=1)).mean())
 
     def _level(self, disagreement: float) -> float:
-        """The test's level: ``guard_alpha``, lowered to ``guard_risk / δ`` when a wrong keep could
-        cost more than ``guard_risk`` (``δ``: the option's disagreement with the floor)."""
+        """The test's level: ``guard_alpha``, lowered to ``guard_risk / δ`` when keeping a useless
+        option could cost more than ``guard_risk`` in expectation (``δ``: its disagreement with the floor)."""
         if self.guard_risk is None or not disagreement > 0:
             return float(self.guard_alpha)
         return float(min(self.guard_alpha, self.guard_risk / disagreement))
@@ -984,8 +1000,8 @@ def _level_note(guard: dict) -> str:
     """How the level was set, when ``guard_risk`` lowered it below ``guard_alpha``."""
     if guard.get("risk") is None or not guard.get("level", 1) < guard["alpha"]:
         return ""
-    return (f": the option changes {100 * guard['disagreement']:.1f}% of the unlabeled rows' predictions, and a wrong "
-            f"keep may cost at most {100 * guard['risk']:g} point(s) in expectation")
+    return (f": the option changes {100 * guard['disagreement']:.1f}% of the unlabeled rows' predictions, so the expected "
+            f"loss from keeping a useless option stays within {100 * guard['risk']:g} point(s)")
 
 
 def _mix_note(guard: dict) -> str:
