@@ -4,7 +4,9 @@
 chooses, always kept, with the guard's numbers in ``extras.guard`` (gain lower bound, max-T p-value).
 The default's fallback *is* ``supervised_tuned`` (same model, same seed), so the default at level α
 scores ``pseudolabel_keep`` where ``gain_lower_bound > 0 and p_value <= α`` and ``supervised_tuned``
-elsewhere — no refit needed. This is how ``GUARD_ALPHA`` was chosen, on the tune group only.
+elsewhere — no refit needed. This is how ``GUARD_ALPHA`` was first chosen on the tune group, and
+how it, ``GUARD_RISK`` and ``GUARD_MIN_HELDOUT`` were chosen together on the extended tune group
+(``--rank``, BENCHMARKS.md "What shaped the default").
 
     python benchmarks/replay_guard.py results/dev-guard/results.json results/dev/results.json
     python benchmarks/replay_guard.py results/dev-guard-brier/results.json results/dev-guard/results.json \
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="comma-separated guard_risk values (none = off): the level is min(alpha, risk / disagreement)")
     ap.add_argument("--rank", action="store_true",
                     help="print the rows sorted by mean gain over the best anchor, to three decimals, safe rows "
-                         "(no cell below -1 vs the floor) first: how a rule picks among settings")
+                         "(no cell below -1 vs the floor) first: how a rule picks among settings (the --ceiling row, "
+                         "not a setting, is left out)")
     ap.add_argument("--by-group", action="store_true",
                     help="also one table per development group present (tune, confirm, confirm2, ...)")
     ap.add_argument("--ceiling", action="store_true",

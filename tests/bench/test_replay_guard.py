@@ -96,3 +96,20 @@ def test_replay_rank_sorts_safe_settings_by_mean_gain(tmp_path, capsys):
     # the floor: safe too, but a lower mean gain)
     assert [line.split("|")[1].strip() for line in lines] == ["0.05", "0.2, n ≥ 30", "0.05, n ≥ 30", "0.2"]  # ties keep their order
     assert lines[0].endswith("| +4.000 |") and lines[-1].endswith("| -1.000 |")
+
+
+def test_replay_rank_puts_a_setting_with_a_cell_below_minus_one_last_whatever_its_gain(tmp_path, capsys):
+    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
+    runs = []
+    # digits: seed 0's option gains 30 on weak evidence (p 0.15); iris: seed 0's loses 10 at p 0.15 too
+    for name, opt in (("digits", 90.0), ("iris", 50.0)):
+        runs += [_run(name, 0, m, a) for m, a in anchors.items()]
+        runs.append(_run(name, 0, "pseudolabel_keep", opt, {"gain_lower_bound": 0.1, "p_value": 0.15, "n_heldout": 50}))
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    _load().main([str(path), "--levels", "0.2,0.1", "--rank"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "level" not in line]
+    # at 0.2 both are kept: mean (+29 − 11) / 2 = +9 over the best anchor, but iris is 10 below the floor;
+    # at 0.1 neither: −1 — the safe row comes first all the same
+    assert [line.split("|")[1].strip() for line in lines] == ["0.1", "0.2"]
+    assert lines[0].endswith("| 0 | -1.000 |") and lines[1].endswith("| 1 | +9.000 |")
