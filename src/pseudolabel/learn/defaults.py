@@ -43,20 +43,21 @@ never on fewer than ``GUARD_MIN_HELDOUT`` labels. The three were chosen together
 {off, 0.0025, 0.005, 0.01, 0.02}. Rule: among the settings with no (dataset, budget) cell more than
 1 point below tuned supervised and with ``pseudolabel demo`` still ahead of both scikit-learn anchors
 (``benchmarks/replay_demo.py``), the highest mean gain over the best anchor. Every setting that
-passes both needs the minimum of 30; without it a Zelig turnout fit at 10 labels per class (5
-held-out wins, 0 losses, p = 0.058) lost 10.8 points. The seventh confirm group (``DEV_CONFIRM7``)
+passes both needs the minimum of 30: without it only risks of 0.005 and below are safe, and they
+refuse demo fits that gain 12–19 points. The seventh confirm group (``DEV_CONFIRM7``)
 was fixed before and reports the result. BENCHMARKS.md, "What shaped the default"."""
 
 GUARD_RISK: float | None = 0.02
-"""``SelfTrainer(guard_risk=...)``: the expected accuracy loss a wrong keep may cost (0.02 = two
-points), which lowers the test's level to ``guard_risk / δ`` for an option that changes a share ``δ``
+"""``SelfTrainer(guard_risk=...)``: the expected accuracy loss from keeping a useless option (0.02 =
+two points), which lowers the test's level to ``guard_risk / δ`` for an option that changes a share ``δ``
 of the unlabeled rows' predictions. Chosen with ``GUARD_ALPHA`` (see there); 0.01 and below would
 refuse a digits fit of the demo that gains 19 points (p = 0.071, δ = 0.22)."""
 
 GUARD_MIN_HELDOUT = 30
 """``SelfTrainer(guard_min_heldout=...)``: self-training judged on fewer held-out labeled rows (labels)
 is never kept. Chosen with ``GUARD_ALPHA`` and ``GUARD_RISK`` (see there) among 0, 30 and 50 rows: on
-the extended tune group every wrong keep that cost more than 6 points was judged on 8–20 labels."""
+the extended tune group, of the twelve fits that a level up to 0.5 would keep and that lost more than
+6 points, ten were judged on 8–20 labels (the other two, on 50, are refused by the risk bound)."""
 
 GUARD_METRICS = ("accuracy", "brier")
 GUARD_METRIC = "accuracy"
