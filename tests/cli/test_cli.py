@@ -234,3 +234,29 @@ def test_fit_with_no_flags_is_the_librarys_default_selftrainer(tmp_path):
     for name in ("teacher", "refine", "select", "max_rounds", "cv", "fallback", "guard", "guard_alpha",
                  "guard_metric", "guard_class_mix", "teacher_weight", "candidates"):
         assert model.get_params()[name] == api[name], name
+
+
+def test_min_labels_lets_the_test_decide_on_fewer_labels(cli, tmp_path):
+    # two moons, 5 labels per class: the default trusts no gain on 10 labels and says how to change
+    # that; --min-labels 0 lets the held-out test decide, and it keeps the graph option (p 0.067)
+    X, y = make_moons(n_samples=240, noise=0.06, random_state=0)
+    rng = np.random.default_rng(0)
+    lab = np.zeros(len(y), bool)
+    for c in range(2):
+        lab[rng.choice(np.flatnonzero(y == c), 5, replace=False)] = True
+    df = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "label": np.where(lab, y, None)})
+    path = tmp_path / "moons.csv"
+    df.to_csv(path, index=False)
+    res = cli("fit", path, "--target", "label", "--out", tmp_path / "default")
+    assert res.code == 0, res
+    text = " ".join(res.text.split())
+    assert "only 10 labeled rows could be held out, fewer than the 30 a gain is trusted on" in text
+    assert "pass --min-labels 0 to let the test decide" in text
+    assert json.loads((tmp_path / "default" / "metrics.json").read_text())["fallback_to_supervised"]
+    res = cli("fit", path, "--target", "label", "--out", tmp_path / "zero", "--min-labels", "0")
+    assert res.code == 0, res
+    metrics = json.loads((tmp_path / "zero" / "metrics.json").read_text())
+    assert not metrics["fallback_to_supervised"] and metrics["guard"]["min_heldout"] == 0
+    assert json.loads((tmp_path / "zero" / "run.json").read_text())["config"]["min_labels"] == 0
+    res = cli("fit", path, "--target", "label", "--out", tmp_path / "bad", "--min-labels", "-1")
+    assert res.code == 2 and "--min-labels must be >= 0" in res.text and not (tmp_path / "bad").exists()

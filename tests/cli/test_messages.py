@@ -209,7 +209,7 @@ def test_fallback_message_says_when_there_were_too_few_labels_to_judge():
          "gain_lower_bound": 0.22, "z": 0.5, "n_options": 9, "alpha": 0.3}
     msg = fallback_message(SimpleNamespace(guard_=g))
     assert msg.startswith("only 10 labeled rows could be held out, fewer than the 30 a gain is trusted on (held-out 1.000 vs 0.700")
-    assert msg.endswith("label more rows, or pass --no-fallback to keep self-training")
+    assert msg.endswith("label more rows, pass --min-labels 0 to let the test decide, or pass --no-fallback to keep self-training")
     # the test itself passed (p 0.13 <= 0.3, bound > 0): only the number of labels refused it
     assert "; self-training looked better, but on too few labels to trust, so the run keeps" in msg
     assert "looked better" not in fallback_message(SimpleNamespace(guard_={**g, "p_value": 0.5}))

@@ -87,6 +87,7 @@ class FitOptions:
     estimator: str = "logreg"
     max_rounds: int = _API["max_rounds"]
     cv: int = _API["cv"]
+    min_labels: int = _API["guard_min_heldout"]
     fallback: bool = True
     drop: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
@@ -122,6 +123,7 @@ def fit(
     estimator: Annotated[str, typer.Option(help="Student: logreg, hgb, rf, knn or svc.")] = "logreg",
     max_rounds: Annotated[int, typer.Option(help="Self-training rounds.")] = _API["max_rounds"],
     cv: Annotated[int, typer.Option(help="Held-out folds of the labels (0 disables the estimates and the guard).")] = _API["cv"],
+    min_labels: Annotated[int, typer.Option(help="Never keep self-training judged on fewer labels than this (every label is held out once); 0 lets the test decide at any size.")] = _API["guard_min_heldout"],
     no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Keep self-training even when it is not clearly better than supervised-only on held-out labels.")] = False,
     drop: Annotated[list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Free-text column to embed with MiniLM (repeatable; text extra).")] = None,
@@ -142,7 +144,7 @@ def fit(
     """Fit on DATA and write pseudo_labels.parquet, model.joblib, metrics.json, report.html and run.json to --out."""
     opts = FitOptions(
         data=data, target=target, out=out, id_column=id_column, teacher=teacher, refine=refine, select=select,
-        estimator=estimator, max_rounds=max_rounds, cv=cv, fallback=not no_fallback, drop=listed(drop),
+        estimator=estimator, max_rounds=max_rounds, cv=cv, min_labels=min_labels, fallback=not no_fallback, drop=listed(drop),
         text=listed(text), categorical=listed(categorical), numeric=listed(numeric), impute=impute,
         na_values=listed(na_values), sep=sep, decimal=decimal, encoding=encoding, seed=seed, query=query, threads=threads,
         overwrite=overwrite, labels=labels,
@@ -182,6 +184,8 @@ def check_options(opts: FitOptions) -> None:
         fail(f"--cv must be 0 (no held-out folds) or at least 2, got {opts.cv}")
     if opts.query < 0:
         fail(f"--query must be >= 0, got {opts.query}")
+    if opts.min_labels < 0:
+        fail(f"--min-labels must be >= 0 (0 lets the test decide at any number of labels), got {opts.min_labels}")
     if opts.threads < 1:
         fail(f"--threads must be >= 1, got {opts.threads}")
     roles = {}
@@ -277,6 +281,7 @@ def make_model(opts: FitOptions) -> SelfTrainer:
         select=opts.select,
         max_rounds=opts.max_rounds,
         cv=opts.cv or None,
+        guard_min_heldout=opts.min_labels,
         unlabeled=None,  # only empty cells are unlabeled: -1 is a class like any other
         encoder=encoder,
         threads=opts.threads,
@@ -403,7 +408,8 @@ def fallback_message(model: SelfTrainer) -> str:
         looked = "; self-training looked better, but on too few labels to trust" if passed else ""
         return (f"only {int(n)} labeled rows could be held out, fewer than the {int(least)} a gain is trusted on "
                 f"({numbers}){looked}, so the run keeps the supervised model and accepts no pseudo-label (pseudo_labels.parquet "
-                "has its predictions in `prediction`); label more rows, or pass --no-fallback to keep self-training")
+                "has its predictions in `prediction`); label more rows, pass --min-labels 0 to let the test decide, or pass "
+                "--no-fallback to keep self-training")
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
             "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
             "pass --no-fallback to keep self-training")
