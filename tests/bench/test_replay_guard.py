@@ -22,23 +22,33 @@ def _run(dataset, seed, method, acc, guard=None):
     return rec
 
 
+ANCHORS = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
+# digits (tune group): seed 0's option gains 10 on strong evidence (p 0.01, 100 held-out rows);
+# seed 1's loses 10 on weak evidence (p 0.15, 8 held-out rows)
+STRONG_AND_WEAK = (("digits", 0, 70.0, {"gain_lower_bound": 0.05, "p_value": 0.01, "n_heldout": 100}),
+                   ("digits", 1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.15, "n_heldout": 8}))
+
+
+def _results(tmp_path, options) -> str:
+    """A results.json with the three anchors at ``ANCHORS`` and ``pseudolabel_keep`` at each
+    ``(dataset, seed, accuracy, guard)`` given."""
+    runs = []
+    for dataset, seed, acc, guard in options:
+        runs += [_run(dataset, seed, m, a) for m, a in ANCHORS.items()]
+        runs.append(_run(dataset, seed, "pseudolabel_keep", acc, guard))
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    return str(path)
+
+
 def _rows(text: str) -> dict[str, list[str]]:
     return {cells[1].strip(): [c.strip() for c in cells[2:-1]]
             for cells in (line.split("|") for line in text.splitlines() if line.startswith("| ") and "level" not in line)}
 
 
 def test_replay_keeps_an_option_only_at_levels_and_sizes_that_admit_it(tmp_path, capsys):
-    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
-    runs = []
-    # digits (tune group): seed 0's option gains 10 on strong evidence (p 0.01, 100 held-out rows);
-    # seed 1's loses 10 on weak evidence (p 0.15, 8 held-out rows)
-    for seed, opt, guard in ((0, 70.0, {"gain_lower_bound": 0.05, "p_value": 0.01, "n_heldout": 100}),
-                             (1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.15, "n_heldout": 8})):
-        runs += [_run("digits", seed, m, a) for m, a in anchors.items()]
-        runs.append(_run("digits", seed, "pseudolabel_keep", opt, guard))
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps({"runs": runs}))
-    _load().main([str(path), "--levels", "0.05,0.2", "--min-heldout", "0,30", "--ceiling", "--by-group"])
+    path = _results(tmp_path, STRONG_AND_WEAK)
+    _load().main([path, "--levels", "0.05,0.2", "--min-heldout", "0,30", "--ceiling", "--by-group"])
     out = capsys.readouterr().out
     assert "\ntune — pseudolabel_keep: 2 runs in 1 cells" in out  # digits is in the tune group
     rows = _rows(out.split("\ntune")[0])
@@ -53,17 +63,12 @@ def test_replay_keeps_an_option_only_at_levels_and_sizes_that_admit_it(tmp_path,
 
 
 def test_replay_lowers_the_level_to_risk_over_disagreement(tmp_path, capsys):
-    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
-    runs = []
     # seed 0's option changes 2% of the unlabeled predictions and gains 2 (p 0.15);
     # seed 1's changes 30% and loses 10 (p 0.1): at risk 0.01 its level is 0.01 / 0.3 = 0.033
-    for seed, opt, guard in ((0, 62.0, {"gain_lower_bound": 0.05, "p_value": 0.15, "n_heldout": 50, "disagreement": 0.02}),
-                             (1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.10, "n_heldout": 50, "disagreement": 0.30})):
-        runs += [_run("digits", seed, m, a) for m, a in anchors.items()]
-        runs.append(_run("digits", seed, "pseudolabel_keep", opt, guard))
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps({"runs": runs}))
-    _load().main([str(path), "--levels", "0.2", "--risks", "none,0.01,0.002"])
+    path = _results(tmp_path, (
+        ("digits", 0, 62.0, {"gain_lower_bound": 0.05, "p_value": 0.15, "n_heldout": 50, "disagreement": 0.02}),
+        ("digits", 1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.10, "n_heldout": 50, "disagreement": 0.30})))
+    _load().main([path, "--levels", "0.2", "--risks", "none,0.01,0.002"])
     rows = _rows(capsys.readouterr().out)
     assert rows["0.2"] == ["2/2", "-4.00", "-4.00", "1", "-5.00"]  # (62 + 50) / 2 = 56
     assert rows["0.2, risk 0.01"] == ["1/2", "+1.00", "+1.00", "0", "+0.00"]  # seed 0 only: level min(0.2, 0.5) = 0.2
@@ -82,15 +87,8 @@ def test_replay_risks_need_the_recorded_disagreement(tmp_path):
 
 
 def test_replay_rank_sorts_safe_settings_by_mean_gain(tmp_path, capsys):
-    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
-    runs = []
-    for seed, opt, guard in ((0, 70.0, {"gain_lower_bound": 0.05, "p_value": 0.01, "n_heldout": 100}),
-                             (1, 50.0, {"gain_lower_bound": 0.20, "p_value": 0.15, "n_heldout": 8})):
-        runs += [_run("digits", seed, m, a) for m, a in anchors.items()]
-        runs.append(_run("digits", seed, "pseudolabel_keep", opt, guard))
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps({"runs": runs}))
-    _load().main([str(path), "--levels", "0.2,0.05", "--min-heldout", "0,30", "--rank"])
+    path = _results(tmp_path, STRONG_AND_WEAK)
+    _load().main([path, "--levels", "0.2,0.05", "--min-heldout", "0,30", "--rank"])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "level" not in line]
     # safe rows first, best mean gain first, three decimals; 0.2 with no minimum keeps the loss (cell at +0.00 vs
     # the floor: safe too, but a lower mean gain)
@@ -99,15 +97,10 @@ def test_replay_rank_sorts_safe_settings_by_mean_gain(tmp_path, capsys):
 
 
 def test_replay_rank_puts_a_setting_with_a_cell_below_minus_one_last_whatever_its_gain(tmp_path, capsys):
-    anchors = {"supervised_tuned": 60.0, "sklearn_self_training": 61.0, "sklearn_label_spreading": 50.0}
-    runs = []
     # digits: seed 0's option gains 30 on weak evidence (p 0.15); iris: seed 0's loses 10 at p 0.15 too
-    for name, opt in (("digits", 90.0), ("iris", 50.0)):
-        runs += [_run(name, 0, m, a) for m, a in anchors.items()]
-        runs.append(_run(name, 0, "pseudolabel_keep", opt, {"gain_lower_bound": 0.1, "p_value": 0.15, "n_heldout": 50}))
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps({"runs": runs}))
-    _load().main([str(path), "--levels", "0.2,0.1", "--rank"])
+    weak = {"gain_lower_bound": 0.1, "p_value": 0.15, "n_heldout": 50}
+    path = _results(tmp_path, (("digits", 0, 90.0, weak), ("iris", 0, 50.0, weak)))
+    _load().main([path, "--levels", "0.2,0.1", "--rank"])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "level" not in line]
     # at 0.2 both are kept: mean (+29 − 11) / 2 = +9 over the best anchor, but iris is 10 below the floor;
     # at 0.1 neither: −1 — the safe row comes first all the same
