@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from threadpoolctl import threadpool_limits
 
+from pseudolabel.bench.dev import replay_keeps
 from pseudolabel.data.datasets import load_digits_split, sample_labels
 from pseudolabel.learn.self_training import SelfTrainer
 from pseudolabel.ops.estimators import TunedLogisticRegression, default_student
@@ -51,12 +52,6 @@ def fits(seeds: int, per_class: int = 4) -> list[dict]:
     return out
 
 
-def kept(guard: dict, alpha: float, least: int, risk: float | None) -> bool:
-    delta = guard.get("disagreement") or 0.0
-    level = alpha if risk is None or delta <= 0 else min(alpha, risk / delta)
-    return guard["gain_lower_bound"] > 0 and guard["p_value"] <= level and guard["n_heldout"] >= least
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -78,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     for alpha in (float(a) for a in args.levels.split(",")):
         for least in (int(m) for m in args.min_heldout.split(",")):
             for risk in (None if a.strip() == "none" else float(a) for a in args.risks.split(",")):
-                keep = [kept(r["guard"], alpha, least, risk) for r in runs]
+                keep = [replay_keeps(r["guard"], alpha, least, risk) for r in runs]
                 score = float(np.mean([r["option"] if k else r["floor"] for r, k in zip(runs, keep, strict=True)]))
                 print(f"| {alpha:g} | {least} | {'off' if risk is None else f'{risk:g}'} | {sum(keep)}/{len(runs)} | "
                       f"{score:.4f} | {'yes' if score > max(ls, st) else 'no'} |")

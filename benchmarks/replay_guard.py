@@ -34,7 +34,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from pseudolabel.bench.dev import ANCHORS, GROUPS
+from pseudolabel.bench.dev import ANCHORS, GROUPS, replay_keeps
 from pseudolabel.bench.runner import load_results
 
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -113,12 +113,7 @@ def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: 
                 kept = 0
                 per_cell: dict = defaultdict(list)
                 for k in keys:
-                    g = guard[k]
-                    delta = g.get("disagreement") or 0.0
-                    level = alpha if risk is None or delta <= 0 else min(alpha, risk / delta)
-                    keep = ((g.get("gain_lower_bound") or -1) > 0
-                            and (g.get("p_value") if g.get("p_value") is not None else 1) <= level
-                            and (g.get("n_heldout") or 0) >= least)
+                    keep = replay_keeps(guard[k], alpha, least, risk)
                     kept += keep
                     per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
                 row(f"{alpha:g}" + (f", n ≥ {least}" if least else "") + (f", risk {risk:g}" if risk is not None else ""),

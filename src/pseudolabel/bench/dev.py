@@ -22,6 +22,7 @@ from pseudolabel.data.datasets import (
     DEV_CONFIRM7,
     DEV_TUNE,
 )
+from pseudolabel.ops.selection_test import risk_level
 
 DEFAULT = "pseudolabel"
 FLOOR = "supervised_tuned"
@@ -30,6 +31,17 @@ MIN_MEAN_GAIN = 2.0
 """Points of accuracy the default must gain over the best anchor, averaged over confirm cells."""
 MAX_CELL_LOSS = 1.0
 """Points below the supervised floor no confirm cell may fall (mean over seeds)."""
+
+
+def replay_keeps(guard: dict, alpha: float, least: int = 0, risk: float | None = None) -> bool:
+    """Whether ``SelfTrainer(guard_alpha=alpha, guard_min_heldout=least, guard_risk=risk)`` keeps the
+    option a ``fallback=False`` run recorded in ``guard`` (its ``guard_``): a positive bound, a
+    p-value within the level, enough held-out labels (``benchmarks/replay_guard.py``,
+    ``benchmarks/replay_demo.py``). Missing numbers count against keeping."""
+    p = guard.get("p_value")
+    level = risk_level(alpha, risk, guard.get("disagreement") or 0.0)
+    return ((guard.get("gain_lower_bound") or -1) > 0 and (p if p is not None else 1) <= level
+            and (guard.get("n_heldout") or 0) >= least)
 
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (

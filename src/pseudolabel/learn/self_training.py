@@ -94,7 +94,7 @@ from pseudolabel.ops.estimators import (
 from pseudolabel.ops.labels import encode_labels
 from pseudolabel.ops.metrics import pseudo_label_quality
 from pseudolabel.ops.prior import resolve_prior
-from pseudolabel.ops.selection_test import max_t_pvalue
+from pseudolabel.ops.selection_test import max_t_pvalue, risk_level
 from pseudolabel.ops.simplex import EPS, class_prior
 from pseudolabel.ops.specs import as_spec_list
 from pseudolabel.teachers.estimator import EstimatorTeacher
@@ -157,6 +157,10 @@ class _Floor:
     pool_probs: np.ndarray | None = None  # (n_pool, K): its predictions on the pool, made when first needed
     pool_prior: np.ndarray | None = None  # the class mix the guard weighs held-out rows to (None: the labeled one)
     row_weight: np.ndarray | None = None  # per held-out row (fold order), mean 1: π_pool[y] / π_labeled[y]
+
+    def predict(self, X, Xs, rows, K: int) -> np.ndarray:
+        """Its class probabilities on ``rows`` (the reference model scales its own input: unscaled rows)."""
+        return expand_proba(self.model.predict_proba((X if self.raw else Xs)[rows]), self.model.classes_, K)
 
 
 @dataclass
@@ -547,8 +551,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
     def _floor_pool_probs(floor: _Floor, X, Xs, pool, K: int) -> np.ndarray:
         """The floor's predictions on the pool (the class-mix EM and the fallback's record), made once."""
         if floor.pool_probs is None:
-            rows = (X if floor.raw else Xs)[pool]
-            floor.pool_probs = expand_proba(floor.model.predict_proba(rows), floor.model.classes_, K)
+            floor.pool_probs = floor.predict(X, Xs, pool, K)
         return floor.pool_probs
 
     def _weigh_heldout(self, floor: _Floor, y_lab, y_oof, X, Xs, pool) -> None:
@@ -684,7 +687,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                 p_pool = max_t_pvalue(np.vstack([d for r in runs for d in r.diffs_pool]), chosen, seed=_seed(self.random_state))
                 p_value = max(p_value, p_pool)
             disagreement = self._disagreement(best, floor, X, Xs, pool)
-            level = self._level(disagreement)
+            level = risk_level(self.guard_alpha, self.guard_risk, disagreement)
             passed = best.score > 0 and p_value <= level
             keep = (passed and len(best.diff) >= self.guard_min_heldout) or not self.fallback
         else:  # no folds: the first candidate's last round, unchecked — unless labels were too few to fold
@@ -749,22 +752,10 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
         rows = np.arange(len(pool))
         if len(rows) > DISAGREE_ROWS:
             rows = np.sort(np.random.default_rng(_seed(self.random_state)).choice(len(rows), DISAGREE_ROWS, replace=False))
-        if floor.pool_probs is not None:
-            floor_probs = floor.pool_probs[rows]
-        else:
-            picked = (X if floor.raw else Xs)[pool[rows]]
-            floor_probs = expand_proba(floor.model.predict_proba(picked), floor.model.classes_, K)
-        probs = expand_proba(best.student.predict_proba(Xs[pool[rows]]), best.student.classes_, K)
-        if best.teacher is not None and best.beta > 0:
-            probs = (1 - best.beta) * probs + best.beta * best.teacher.predict_proba(X[pool[rows]])
+        floor_probs = floor.pool_probs[rows] if floor.pool_probs is not None else floor.predict(X, Xs, pool[rows], K)
+        student = expand_proba(best.student.predict_proba(Xs[pool[rows]]), best.student.classes_, K)
+        probs = _blend(student, best.teacher, best.beta, X[pool[rows]])
         return float((probs.argmax(axis=1) != floor_probs.argmax(axis=1)).mean())
-
-    def _level(self, disagreement: float) -> float:
-        """The test's level: ``guard_alpha``, lowered to ``guard_risk / δ`` when keeping a useless
-        option could cost more than ``guard_risk`` in expectation (``δ``: its disagreement with the floor)."""
-        if self.guard_risk is None or not disagreement > 0:
-            return float(self.guard_alpha)
-        return float(min(self.guard_alpha, self.guard_risk / disagreement))
 
     def _guard_summary(self, best: _Option, floor: _Floor, y_oof, p_value: float, n_options: int,
                        p_pool: float = float("nan")) -> dict:
@@ -944,9 +935,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
 
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = expand_proba(self.estimator_.predict_proba(X), self.estimator_.classes_, len(self.classes_))
-        if self.teacher_ is not None and self.teacher_weight_ > 0:
-            p = (1 - self.teacher_weight_) * p + self.teacher_weight_ * self.teacher_.predict_proba(X)
-        return p
+        return _blend(p, self.teacher_, self.teacher_weight_, X)
 
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)
@@ -985,6 +974,14 @@ def _lower_bound(d: np.ndarray, z: float) -> float:
     n = len(d)
     se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
     return float(d.mean()) - z * se
+
+
+def _blend(student_probs: np.ndarray, teacher, beta: float, X_rows) -> np.ndarray:
+    """The predictor an option is: ``(1 − β)·student + β·teacher`` on the same rows (the student's
+    probabilities alone without a teacher or at β = 0)."""
+    if teacher is None or not beta > 0:
+        return student_probs
+    return (1 - beta) * student_probs + beta * teacher.predict_proba(X_rows)
 
 
 def _few_note(guard: dict) -> str:

@@ -59,3 +59,13 @@ def max_t_pvalue(diffs: np.ndarray, chosen: int, *, n_flips: int = N_FLIPS, seed
         t_null = (D @ signs) / norm[:, None]
         exceed += int((t_null.max(axis=0) >= t_obs - 1e-12).sum())
     return float((1 + exceed) / (1 + n_flips))
+
+
+def risk_level(alpha: float, risk: float | None, disagreement: float) -> float:
+    """The level a max-T p-value is held to when keeping an option that changes a share
+    ``disagreement`` (δ) of the predictions could cost up to δ: ``min(alpha, risk / δ)``, so the
+    expected loss from keeping a useless option, ``level · δ``, stays within ``risk``. ``risk=None``
+    or δ = 0 (or unknown) leaves ``alpha``."""
+    if risk is None or not disagreement > 0:
+        return float(alpha)
+    return float(min(alpha, risk / disagreement))
