@@ -15,6 +15,8 @@ how it, ``GUARD_RISK`` and ``GUARD_MIN_HELDOUT`` were chosen together on the ext
 ``--risks none,0.005,0.01`` adds rows for ``SelfTrainer(guard_risk=...)``: the level becomes
 ``min(α, risk / δ)``, ``δ`` the recorded share of unlabeled rows on which the option and the floor
 disagree (``extras.guard.disagreement``, recorded from commit 5803536 on).
+``--losses 6`` lists the runs behind the bad cells: every run some setting keeps that lost more
+than 6 points against the floor, with its held-out labels, p-value, ``δ`` and the settings keeping it.
 ``--min-heldout 0,30,50`` adds rows for a rule that never keeps an option judged on fewer held-out
 labeled rows. ``--by-group`` repeats the table for each development group present (``bench.dev.GROUPS``).
 ``--ceiling`` adds the best any keep-or-fall-back rule could do with the same chosen options: per
@@ -58,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="print the rows sorted by mean gain over the best anchor, to three decimals, safe rows "
                          "(no cell below -1 vs the floor) first: how a rule picks among settings (the --ceiling row, "
                          "not a setting, is left out)")
+    ap.add_argument("--losses", type=float, default=None, metavar="POINTS",
+                    help="list every run that some setting keeps and that lost more than POINTS against the floor "
+                         "on the test split, with its held-out labels, p-value, disagreement and the settings keeping it")
     ap.add_argument("--by-group", action="store_true",
                     help="also one table per development group present (tune, confirm, confirm2, ...)")
     ap.add_argument("--ceiling", action="store_true",
@@ -82,10 +87,32 @@ def main(argv: list[str] | None = None) -> None:
     parts = [("all", keys)]
     if args.by_group:
         parts += [(g, [k for k in keys if k[0] in names]) for g, names in GROUPS]
+    minimums = [int(m) for m in args.min_heldout.split(",")]
     for name, part in parts:
         if part:
-            _table(name, part, acc, guard, method, anchors, levels, args.ceiling,
-                   [int(m) for m in args.min_heldout.split(",")], risks, args.rank)
+            _table(name, part, acc, guard, method, anchors, levels, args.ceiling, minimums, risks, args.rank)
+    if args.losses is not None:
+        _losses(keys, acc, guard, method, levels, minimums, risks, args.losses)
+
+
+def _setting(alpha: float, least: int, risk: float | None) -> str:
+    return f"{alpha:g}" + (f", n ≥ {least}" if least else "") + (f", risk {risk:g}" if risk is not None else "")
+
+
+def _losses(keys: list, acc: dict, guard: dict, method: str, levels: list, minimums: list, risks: list,
+            points: float) -> None:
+    """The runs behind the bad cells: kept by some setting, and more than ``points`` below the floor."""
+    print(f"\nruns kept by some setting and more than {points:g} points below the floor on the test split")
+    print("| dataset / budget / seed | vs floor | held-out labels | p | δ | kept at |")
+    print("|---|---|---|---|---|---|")
+    for k in sorted(keys, key=lambda k: acc[method][k] - acc["supervised_tuned"][k]):
+        loss = acc[method][k] - acc["supervised_tuned"][k]
+        g = guard[k]
+        at = [_setting(a, m, r) for r in risks for m in minimums for a in levels if replay_keeps(g, a, m, r)]
+        if loss < -points and at:
+            delta = g.get("disagreement")
+            print(f"| {k[0]} / {k[1]} / {k[2]} | {loss:+.1f} | {g.get('n_heldout')} | {g.get('p_value', float('nan')):.3f} | "
+                  f"{'–' if delta is None else f'{delta:.3f}'} | {'; '.join(at)} |")
 
 
 def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: list, levels: list, ceiling: bool,
@@ -116,8 +143,7 @@ def _table(name: str, keys: list, acc: dict, guard: dict, method: str, anchors: 
                     keep = replay_keeps(guard[k], alpha, least, risk)
                     kept += keep
                     per_cell[k[:2]].append(acc[method][k] if keep else acc["supervised_tuned"][k])
-                row(f"{alpha:g}" + (f", n ≥ {least}" if least else "") + (f", risk {risk:g}" if risk is not None else ""),
-                    kept, per_cell)
+                row(_setting(alpha, least, risk), kept, per_cell)
     if ceiling:
         # not a method: each run keeps whichever of the option and the floor scored higher on the test split
         per_cell = defaultdict(list)

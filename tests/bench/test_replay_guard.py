@@ -106,3 +106,12 @@ def test_replay_rank_puts_a_setting_with_a_cell_below_minus_one_last_whatever_it
     # at 0.1 neither: −1 — the safe row comes first all the same
     assert [line.split("|")[1].strip() for line in lines] == ["0.1", "0.2"]
     assert lines[0].endswith("| 0 | -1.000 |") and lines[1].endswith("| 1 | +9.000 |")
+
+
+def test_replay_lists_the_runs_behind_the_losses(tmp_path, capsys):
+    # seed 1's option loses 10 points: kept at 0.2 (p 0.15) but not at 0.05, nor with 30 held-out labels asked
+    path = _results(tmp_path, STRONG_AND_WEAK)
+    _load().main([path, "--levels", "0.05,0.2", "--min-heldout", "0,30", "--losses", "5"])
+    listed = capsys.readouterr().out.split("more than 5 points below the floor")[1]
+    assert "| digits / 4 / 1 | -10.0 | 8 | 0.150 | – | 0.2 |" in listed
+    assert "digits / 4 / 0" not in listed  # it gained

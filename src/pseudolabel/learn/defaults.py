@@ -57,7 +57,8 @@ GUARD_MIN_HELDOUT = 30
 """``SelfTrainer(guard_min_heldout=...)``: self-training judged on fewer held-out labeled rows (labels)
 is never kept. Chosen with ``GUARD_ALPHA`` and ``GUARD_RISK`` (see there) among 0, 30 and 50 rows: on
 the extended tune group, of the twelve fits that a level up to 0.5 would keep and that lost more than
-6 points, ten were judged on 8–20 labels (the other two, on 50, are refused by the risk bound)."""
+6 points, ten were judged on 8–20 labels (the other two, on 50, are refused by the risk bound;
+``benchmarks/replay_guard.py … --losses 6`` lists them)."""
 
 GUARD_METRICS = ("accuracy", "brier")
 GUARD_METRIC = "accuracy"
