@@ -10,7 +10,7 @@ from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from sklearn.utils.estimator_checks import check_estimator
 
 from pseudolabel import PseudoLabels, SelfTrainer
-from pseudolabel.learn.defaults import default_student
+from pseudolabel.learn.defaults import GUARD_RISK, default_student
 from pseudolabel.ops.estimators import TunedLogisticRegression
 from pseudolabel.select import FlexMatch
 
@@ -442,7 +442,7 @@ def test_guard_risk_measures_how_many_unlabeled_predictions_the_option_changes()
     g = model.guard_
     assert g["disagreement"] == pytest.approx((model.predict(X[pool]) != floor.predict(X[pool])).mean())
     assert 0.02 < g["disagreement"] < 0.5  # the graph option bends the floor's line around the moons
-    assert g["risk"] == 0.02 and g["level"] == pytest.approx(min(g["alpha"], 0.02 / g["disagreement"]))
+    assert g["risk"] == GUARD_RISK and g["level"] == pytest.approx(min(g["alpha"], GUARD_RISK / g["disagreement"]))
 
 
 def test_guard_risk_lowers_the_level_to_what_a_wrong_keep_could_cost():
