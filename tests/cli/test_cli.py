@@ -232,7 +232,7 @@ def test_fit_with_no_flags_is_the_librarys_default_selftrainer(tmp_path):
     api = SelfTrainer().get_params()
     assert model.estimator is None
     for name in ("teacher", "refine", "select", "max_rounds", "cv", "fallback", "guard", "guard_alpha",
-                 "guard_metric", "guard_class_mix", "teacher_weight", "candidates"):
+                 "guard_metric", "guard_class_mix", "guard_risk", "guard_min_heldout", "teacher_weight", "candidates"):
         assert model.get_params()[name] == api[name], name
 
 
@@ -260,3 +260,23 @@ def test_min_labels_lets_the_test_decide_on_fewer_labels(cli, tmp_path):
     assert json.loads((tmp_path / "zero" / "run.json").read_text())["config"]["min_labels"] == 0
     res = cli("fit", path, "--target", "label", "--out", tmp_path / "bad", "--min-labels", "-1")
     assert res.code == 2 and "--min-labels must be >= 0" in res.text and not (tmp_path / "bad").exists()
+
+
+def test_risk_flag_sets_the_guards_loss_bound(cli, tmp_path):
+    # --risk is SelfTrainer(guard_risk=...): 'default' is the library's, 'off' none, a share otherwise;
+    # anything else is refused before a run folder exists
+    from pseudolabel import SelfTrainer
+    from pseudolabel.cli.fit import FitOptions, make_model
+
+    df = pd.DataFrame({"a": np.arange(60.0), "label": [0, 0, 1, 1] + [None] * 56})
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    assert make_model(FitOptions(data=path, target="label", out=tmp_path / "r")).guard_risk == SelfTrainer().guard_risk
+    for text, want in (("off", None), ("0.05", 0.05), ("default", SelfTrainer().guard_risk)):
+        res = cli("fit", path, "--target", "label", "--out", tmp_path / text, "--risk", text, "--cv", "0")
+        assert res.code == 0, res
+        assert json.loads((tmp_path / text / "run.json").read_text())["config"]["risk"] == want
+    for bad in ("0", "1.5", "lots"):
+        res = cli("fit", path, "--target", "label", "--out", tmp_path / "bad", "--risk", bad)
+        assert res.code == 2 and "--risk must be 'off' or a share of accuracy in (0, 1]" in res.text
+        assert not (tmp_path / "bad").exists()

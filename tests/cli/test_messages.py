@@ -199,9 +199,13 @@ def test_fallback_message_says_how_guard_risk_lowered_the_level():
     msg = fallback_message(SimpleNamespace(guard_=g))
     assert ("p=0.05 over 11 options (needed <= 0.0278: the option changes 18.0% of the unlabeled rows' predictions, "
             "so the expected loss from keeping a useless option stays within 0.5 point(s))") in msg
-    # when the level stayed at alpha there is nothing to explain
+    # only the risk refused it (p 0.05 <= alpha 0.2, bound > 0): the message names the flag that lifts it
+    assert msg.endswith("pass --risk off to test it at the plain level, or --no-fallback to keep self-training")
+    # when the level stayed at alpha there is nothing to explain, and no --risk to suggest
     g.update(disagreement=0.01, level=0.2)
     assert "(needed <= 0.2)" in fallback_message(SimpleNamespace(guard_=g))
+    assert "--risk" not in fallback_message(SimpleNamespace(guard_={**g, "p_value": 0.3, "disagreement": 0.18,
+                                                                     "level": 0.005 / 0.18}))
 
 
 def test_fallback_message_says_when_there_were_too_few_labels_to_judge():

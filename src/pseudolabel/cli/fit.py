@@ -88,6 +88,7 @@ class FitOptions:
     max_rounds: int = _API["max_rounds"]
     cv: int = _API["cv"]
     min_labels: int = _API["guard_min_heldout"]
+    risk: float | None = _API["guard_risk"]
     fallback: bool = True
     drop: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
@@ -124,6 +125,7 @@ def fit(
     max_rounds: Annotated[int, typer.Option(help="Self-training rounds.")] = _API["max_rounds"],
     cv: Annotated[int, typer.Option(help="Held-out folds of the labels (0 disables the estimates and the guard).")] = _API["cv"],
     min_labels: Annotated[int, typer.Option(help="Never keep self-training judged on fewer labels than this (every label is held out once); 0 lets the test decide at any size.")] = _API["guard_min_heldout"],
+    risk: Annotated[str, typer.Option(help="Expected accuracy loss, as a share (0.0175 = 1.75 points), that keeping a useless self-training option may cost: an option that changes a share δ of the unlabeled rows' predictions is tested at RISK / δ when that is below the plain level; 'off' always uses the plain level.")] = "default",
     no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Keep self-training even when it is not clearly better than supervised-only on held-out labels.")] = False,
     drop: Annotated[list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Free-text column to embed with MiniLM (repeatable; text extra).")] = None,
@@ -144,12 +146,29 @@ def fit(
     """Fit on DATA and write pseudo_labels.parquet, model.joblib, metrics.json, report.html and run.json to --out."""
     opts = FitOptions(
         data=data, target=target, out=out, id_column=id_column, teacher=teacher, refine=refine, select=select,
-        estimator=estimator, max_rounds=max_rounds, cv=cv, min_labels=min_labels, fallback=not no_fallback, drop=listed(drop),
+        estimator=estimator, max_rounds=max_rounds, cv=cv, min_labels=min_labels, risk=parse_risk(risk),
+        fallback=not no_fallback, drop=listed(drop),
         text=listed(text), categorical=listed(categorical), numeric=listed(numeric), impute=impute,
         na_values=listed(na_values), sep=sep, decimal=decimal, encoding=encoding, seed=seed, query=query, threads=threads,
         overwrite=overwrite, labels=labels,
     )
     run_fit(opts)
+
+
+def parse_risk(text: str) -> float | None:
+    """``--risk``: 'default' (``SelfTrainer``'s), 'off' (no bound) or a share in (0, 1]."""
+    word = text.strip().lower()
+    if word == "default":
+        return _API["guard_risk"]
+    if word in ("off", "none"):
+        return None
+    try:
+        value = float(word)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        fail(f"--risk must be 'off' or a share of accuracy in (0, 1], e.g. 0.0175 for 1.75 points; got {text!r}")
+    return value
 
 
 def run_fit(opts: FitOptions) -> None:
@@ -282,6 +301,7 @@ def make_model(opts: FitOptions) -> SelfTrainer:
         max_rounds=opts.max_rounds,
         cv=opts.cv or None,
         guard_min_heldout=opts.min_labels,
+        guard_risk=opts.risk,
         unlabeled=None,  # only empty cells are unlabeled: -1 is a class like any other
         encoder=encoder,
         threads=opts.threads,
@@ -410,9 +430,11 @@ def fallback_message(model: SelfTrainer) -> str:
                 f"({numbers}){looked}, so the run keeps the supervised model and accepts no pseudo-label (pseudo_labels.parquet "
                 "has its predictions in `prediction`); label more rows, pass --min-labels 0 to let the test decide, or pass "
                 "--no-fallback to keep self-training")
+    risk_only = (_f(g.get("gain_lower_bound")) > 0 and _level(g) < _f(g.get("p_value")) <= _f(g.get("alpha")))
+    flags = ("pass --risk off to test it at the plain level, or --no-fallback to keep self-training" if risk_only
+             else "pass --no-fallback to keep self-training")
     return (f"self-training was {verdict} supervised-only training ({numbers}), so the run keeps the supervised "
-            "model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); "
-            "pass --no-fallback to keep self-training")
+            f"model and accepts no pseudo-label (pseudo_labels.parquet has its predictions in `prediction`); {flags}")
 
 
 def _level(g: dict) -> float:
