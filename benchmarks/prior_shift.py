@@ -46,9 +46,9 @@ from pseudolabel.bench.dev import GROUPS, SEED_START
 from pseudolabel.bench.features import load_features
 from pseudolabel.bench.runner import load_results
 from pseudolabel.data.datasets import sample_labels
-from pseudolabel.ops.estimators import TunedLogisticRegression
+from pseudolabel.ops.estimators import TunedLogisticRegression, expand_proba
 from pseudolabel.ops.prior import resolve_prior
-from pseudolabel.ops.simplex import class_prior
+from pseudolabel.ops.simplex import align_distribution, class_prior
 
 BUDGETS = (4, 10, 25)
 SEEDS = 5
@@ -117,13 +117,11 @@ def bounded_shift(pi: np.ndarray, boot: np.ndarray, base: np.ndarray, quantile: 
 
 def reweighted_accuracy(probs: np.ndarray, y: np.ndarray, pi: np.ndarray, base: np.ndarray) -> float:
     """Accuracy of ``probs`` (fitted under class mix ``base``) re-weighted to mix ``pi``."""
-    return float(((probs * (np.maximum(pi, 1e-6) / base)).argmax(axis=1) == y).mean())
+    return float((align_distribution(probs, base, pi).argmax(axis=1) == y).mean())
 
 
 def _full(model, X: np.ndarray, k: int) -> np.ndarray:
-    out = np.zeros((len(X), k))
-    out[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(X)
-    return out
+    return expand_proba(model.predict_proba(X), model.classes_, k)
 
 
 def run(f, budget: int, seed: int) -> dict[str, float]:

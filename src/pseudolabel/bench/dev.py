@@ -49,15 +49,12 @@ def replay_keeps(guard: dict, alpha: float, least: int = 0, risk: float | None =
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tune", DEV_TUNE), ("confirm", DEV_CONFIRM), ("confirm2", DEV_CONFIRM2), ("confirm3", DEV_CONFIRM3),
     ("confirm4", DEV_CONFIRM4), ("confirm5", DEV_CONFIRM5), ("confirm6", DEV_CONFIRM6),
-    ("confirm7", DEV_CONFIRM7), ("confirm8", DEV_CONFIRM8),
-    ("confirm9", DEV_CONFIRM9),
+    ("confirm7", DEV_CONFIRM7), ("confirm8", DEV_CONFIRM8), ("confirm9", DEV_CONFIRM9),
 )
 """The development suite's dataset groups, in the order they were fixed in the code."""
 
 SEED_START: dict[str, int] = {"tune": 0, "confirm": 100, "confirm2": 300, "confirm3": 400, "confirm4": 500,
-                              "confirm5": 600, "confirm6": 700, "confirm7": 800,
-                              "confirm8": 900,
-                              "confirm9": 1000}
+                              "confirm5": 600, "confirm6": 700, "confirm7": 800, "confirm8": 900, "confirm9": 1000}
 """Each group's first seed (``pseudolabel bench --suite dev-<group>``): the tune group is tuned on
 seeds 0–4; every confirm group gets fresh ones. The first confirm group was run again at 200–204
 (``--seed-start 200``) after its first look; each later group was fixed in the code before its

@@ -63,7 +63,7 @@ from pseudolabel.data.io import (
 )
 from pseudolabel.data.tabular import TabularEncoder
 from pseudolabel.learn.defaults import AUTO_CANDIDATES, make_student
-from pseudolabel.learn.self_training import SelfTrainer
+from pseudolabel.learn.self_training import SelfTrainer, level_note
 from pseudolabel.ops.files import atomic_dir
 
 IMPUTE = ("auto", "none", "median")
@@ -421,7 +421,7 @@ def fallback_message(model: SelfTrainer) -> str:
         numbers += f", gain lower bound {_f(g['gain_lower_bound']):+.3f} at z={_f(g.get('z')):g}"
     if np.isfinite(_f(g.get("p_value"))):
         numbers += (f", p={_f(g['p_value']):.3g} over {int(g.get('n_options', 0))} options "
-                    f"(needed <= {_level(g):.3g}{_risk_text(g)})")
+                    f"(needed <= {_level(g):.3g}{level_note(g)})")
     n, least = g.get("n_heldout"), g.get("min_heldout")
     if n is not None and least is not None and n < least:
         passed = _f(g.get("gain_lower_bound")) > 0 and _f(g.get("p_value")) <= _level(g)
@@ -441,14 +441,6 @@ def _level(g: dict) -> float:
     """The level the guard's p-value was held to (``guard_alpha``, or lower with ``guard_risk``)."""
     level = _f(g.get("level"))
     return level if np.isfinite(level) else _f(g.get("alpha"))
-
-
-def _risk_text(g: dict) -> str:
-    """Why the level is below ``guard_alpha``, when ``guard_risk`` lowered it."""
-    if g.get("risk") is None or not _level(g) < _f(g.get("alpha")):
-        return ""
-    return (f": the option changes {_f(g.get('disagreement')):.1%} of the unlabeled rows' predictions, so the expected "
-            f"loss from keeping a useless option stays within {100 * _f(g['risk']):g} point(s)")
 
 
 def _pool_mix_text(g: dict) -> str:
@@ -620,7 +612,7 @@ def print_summary(out: Path, model: SelfTrainer, inputs: Inputs, result: RunResu
                   f"n={g.get('n_heldout')}{_pool_mix_text(g)})")
     if np.isfinite(_f(g.get("p_value"))):
         t.add_row("how sure", f"p = {_f(g['p_value']):.3g} that the chosen option beats supervised only, over "
-                  f"{int(g.get('n_options', 0))} options compared (kept when ≤ {_level(g):.3g}{_risk_text(g)}, and the gain "
+                  f"{int(g.get('n_options', 0))} options compared (kept when ≤ {_level(g):.3g}{level_note(g)}, and the gain "
                   f"lower bound {_f(g.get('gain_lower_bound')):+.3f} > 0)")
     if np.isfinite(_f(g.get("disagreement"))):
         which = "the best self-training option (not kept)" if model.fallback_ else "the chosen option"

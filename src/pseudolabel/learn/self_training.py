@@ -724,7 +724,7 @@ class SelfTrainer(ClassifierMixin, BaseEstimator):
                     f"{_few_note(guard)}self-training {verdict} {guard['n_heldout']} held-out "
                     f"labels: best held-out accuracy {guard['heldout_accuracy']:.3f} vs {guard['supervised_heldout_accuracy']:.3f}"
                     f"{_mix_note(guard)} (gain lower bound {guard['gain_lower_bound']:+.3f} at z = {self.guard:g}; p = {guard['p_value']:.3f} over "
-                    f"{guard['n_options']} options, needed <= {level:.3g}{_level_note(guard)}); returning the supervised model. "
+                    f"{guard['n_options']} options, needed <= {level:.3g}{level_note(guard)}); returning the supervised model. "
                     "Its predictions are in pseudo_labels_.probs, every row rejected (weight 0). Pass fallback=False to keep "
                     "self-training."
                 )
@@ -993,8 +993,9 @@ def _few_note(guard: dict) -> str:
             "or pass guard_min_heldout=0 to let the test decide); ")
 
 
-def _level_note(guard: dict) -> str:
-    """How the level was set, when ``guard_risk`` lowered it below ``guard_alpha``."""
+def level_note(guard: dict) -> str:
+    """How the level was set, when ``guard_risk`` lowered it below ``guard_alpha`` (also the CLI's
+    wording: ``pseudolabel fit``'s messages and summary)."""
     if guard.get("risk") is None or not guard.get("level", 1) < guard["alpha"]:
         return ""
     return (f": the option changes {100 * guard['disagreement']:.1f}% of the unlabeled rows' predictions, so the expected "
